@@ -1,0 +1,21 @@
+# CUDA is optional: build the CUDA backend only where nvcc is found and
+# FOPT_ENABLE_CUDA is ON. Architectures default to an explicit list, never
+# "native": build machines may have nvcc but no GPU.
+set(FOPT_HAVE_CUDA OFF)
+if(FOPT_ENABLE_CUDA)
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 80 90)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(FOPT_HAVE_CUDA ON)
+  else()
+    message(STATUS "fusedopt: nvcc not found, building the CPU backend only")
+  endif()
+endif()
+message(STATUS "fusedopt: CUDA backend ${FOPT_HAVE_CUDA}, architectures ${CMAKE_CUDA_ARCHITECTURES}")

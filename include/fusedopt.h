@@ -1,0 +1,199 @@
+/*
+ * fusedopt: fused SGD and Adam/AdamW steps whose CUDA kernel evaluates the
+ * learning-rate schedule on the device, from device-resident int64 counters.
+ *
+ * The one public header. It compiles as C11 and as C++ and needs no CUDA
+ * header: a CUDA stream is passed as `void *` (a cudaStream_t).
+ *
+ * Conventions
+ *  - Every call returns fopt_status; FOPT_SUCCESS is 0. On failure nothing
+ *    changes and a message says what was wrong: fopt_last_error(opt) for a
+ *    handle, fopt_last_error(NULL) for calls without one (thread-local).
+ *  - The library never prints, aborts or exits.
+ *  - On the CUDA backend work is stream-ordered and asynchronous: fopt_step,
+ *    fopt_scheduler_step and fopt_set_epoch enqueue work on the handle's stream
+ *    and return without synchronizing. Calls documented as "synchronizing"
+ *    wait for the stream.
+ */
+#ifndef FUSEDOPT_H
+#define FUSEDOPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FOPT_VERSION_MAJOR 0
+#define FOPT_VERSION_MINOR 1
+#define FOPT_VERSION_PATCH 0
+/* Encoded as MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define FOPT_VERSION \
+    (FOPT_VERSION_MAJOR * 10000 + FOPT_VERSION_MINOR * 100 + FOPT_VERSION_PATCH)
+
+/* The version of the library linked at run time, encoded like FOPT_VERSION. */
+int fopt_version(void);
+
+typedef enum fopt_status {
+    FOPT_SUCCESS = 0,
+    FOPT_ERROR_NULL_POINTER,        /* a required pointer argument is NULL */
+    FOPT_ERROR_INVALID_SIZE,        /* zero/mismatched tensor count or size, size overflow */
+    FOPT_ERROR_INVALID_ENUM,        /* unknown algorithm, backend or schedule kind */
+    FOPT_ERROR_INVALID_HYPERPARAMETER, /* lr, momentum, betas, eps, weight decay, ... */
+    FOPT_ERROR_INVALID_SCHEDULE,    /* T_max/T_0 < 1, T_mult < 1, warmup too long, ... */
+    FOPT_ERROR_INVALID_POINTER,     /* memory of the wrong kind for the backend, or misused */
+    FOPT_ERROR_BACKEND_UNAVAILABLE, /* CUDA asked for but not built in or no usable device */
+    FOPT_ERROR_OUT_OF_MEMORY,       /* host or device allocation failed */
+    FOPT_ERROR_CUDA,                /* a CUDA runtime call failed; the message names it */
+    FOPT_ERROR_IO,                  /* a file could not be opened, read or written */
+    FOPT_ERROR_CHECKPOINT_CORRUPT,  /* bad magic, truncated, checksum mismatch */
+    FOPT_ERROR_CHECKPOINT_VERSION,  /* checkpoint format version not supported */
+    FOPT_ERROR_CHECKPOINT_MISMATCH, /* checkpoint does not fit this optimizer's tensors */
+    FOPT_ERROR_NOT_SUPPORTED        /* valid request this build or backend cannot do */
+} fopt_status;
+
+/* A static, human-readable name for a status ("FOPT_ERROR_INVALID_SIZE: ..."). */
+const char *fopt_status_string(fopt_status status);
+
+/* ------------------------------------------------------------------ */
+/* Learning-rate schedules                                             */
+/* ------------------------------------------------------------------ */
+
+typedef enum fopt_schedule_kind {
+    /* lr(t) = base_lr */
+    FOPT_SCHEDULE_CONSTANT = 0,
+    /* PyTorch CosineAnnealingLR:
+     *   lr(t) = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / t_max)) / 2
+     * Period 2 * t_max: after t_max it rises back towards base_lr. It does
+     * NOT restart; use FOPT_SCHEDULE_COSINE_RESTARTS for restarts. */
+    FOPT_SCHEDULE_COSINE = 1,
+    /* PyTorch CosineAnnealingWarmRestarts (t_0, integer t_mult >= 1), plus
+     * restart_decay (Keras m_mul): the peak of cycle i is base_lr * restart_decay^i.
+     *   lr(t) = eta_min + (peak_i - eta_min) * (1 + cos(pi * t_cur / t_i)) / 2 */
+    FOPT_SCHEDULE_COSINE_RESTARTS = 2,
+    /* PyTorch SequentialLR([LinearLR(warmup_start_factor, total_iters=W),
+     *                       CosineAnnealingLR(T_max = t_max - W, eta_min)], milestones=[W])
+     * with W = warmup_steps. Here t_max is the length of the whole schedule,
+     * warmup included, so warmup_steps must be < t_max.
+     *   t <  W: lr = base_lr * (f + (1 - f) * t / W)
+     *   t >= W: cosine annealing of t - W with period 2 * (t_max - W) */
+    FOPT_SCHEDULE_WARMUP_COSINE = 3
+} fopt_schedule_kind;
+
+typedef struct fopt_schedule {
+    fopt_schedule_kind kind;
+    double base_lr;             /* >= 0, finite */
+    double eta_min;             /* >= 0, finite; may exceed base_lr (as PyTorch allows) */
+    int64_t t_max;              /* COSINE, WARMUP_COSINE: >= 1 */
+    int64_t t_0;                /* COSINE_RESTARTS: first cycle length, >= 1 */
+    int64_t t_mult;             /* COSINE_RESTARTS: cycle growth factor, >= 1 */
+    double restart_decay;       /* COSINE_RESTARTS: peak factor per restart, in (0, 1e6], 1 = none */
+    int64_t warmup_steps;       /* WARMUP_COSINE: W >= 0 (0: plain cosine), W < t_max */
+    double warmup_start_factor; /* WARMUP_COSINE: in (0, 1], PyTorch LinearLR start_factor */
+} fopt_schedule;
+
+/* Defaults: constant lr 1e-3, eta_min 0, t_max 1, t_0 1, t_mult 1,
+ * restart_decay 1, warmup_steps 0, warmup_start_factor 1/3 (PyTorch LinearLR). */
+fopt_schedule fopt_default_schedule(void);
+
+/* Checks every field that the schedule's kind uses; FOPT_SUCCESS if valid. */
+fopt_status fopt_schedule_check(const fopt_schedule *schedule);
+
+/* The learning rate at `epoch` (>= 0), in double precision, closed form. */
+fopt_status fopt_schedule_lr(const fopt_schedule *schedule, int64_t epoch, double *lr);
+
+/* ------------------------------------------------------------------ */
+/* Optimizer                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef enum fopt_algorithm {
+    FOPT_SGD = 1,
+    FOPT_ADAM = 2,
+    FOPT_ADAMW = 3
+} fopt_algorithm;
+
+typedef enum fopt_backend {
+    FOPT_BACKEND_AUTO = 0, /* CUDA when the tensors are device memory and a device is usable, else CPU */
+    FOPT_BACKEND_CPU = 1,
+    FOPT_BACKEND_CUDA = 2
+} fopt_backend;
+
+typedef struct fopt_options {
+    fopt_algorithm algorithm;
+    fopt_backend backend;
+    fopt_schedule schedule;  /* the learning rate is schedule.base_lr at epoch 0 */
+    double weight_decay;     /* >= 0; SGD/Adam: L2 added to the gradient; AdamW: decoupled */
+    int maximize;            /* nonzero: ascend instead of descend */
+    /* SGD */
+    double momentum;         /* >= 0 */
+    double dampening;        /* >= 0 */
+    int nesterov;            /* needs momentum > 0 and dampening == 0 */
+    /* Adam / AdamW */
+    double beta1, beta2;     /* in [0, 1) */
+    double eps;              /* >= 0 */
+    int amsgrad;
+    /* Epoch counter: 0 = advanced only by fopt_scheduler_step / fopt_set_epoch;
+     * N > 0 = also advanced by one after every N optimizer steps. */
+    int64_t steps_per_epoch;
+    void *stream;            /* cudaStream_t for the CUDA backend; NULL = legacy default stream */
+} fopt_options;
+
+/* PyTorch's defaults for `algorithm`: lr 1e-3 (constant schedule),
+ * SGD momentum 0, dampening 0; Adam betas (0.9, 0.999), eps 1e-8, weight
+ * decay 0 (AdamW: 1e-2); backend AUTO; steps_per_epoch 0. */
+fopt_options fopt_default_options(fopt_algorithm algorithm);
+
+/* One parameter tensor: fp32 parameters and gradients of `numel` elements.
+ * Host memory for the CPU backend, device memory for the CUDA backend.
+ * The pointers must stay valid and fixed for the optimizer's lifetime: the
+ * optimizer reads the gradients found there at each step. */
+typedef struct fopt_tensor {
+    void *param;
+    const void *grad;
+    size_t numel;
+} fopt_tensor;
+
+typedef struct fopt_optimizer fopt_optimizer;
+
+/* Creates an optimizer over `num_tensors` tensors (copied; the array may be
+ * freed afterwards) and allocates its state (zeroed). Counters start at 0. */
+fopt_status fopt_create(fopt_optimizer **opt, const fopt_options *options,
+                        const fopt_tensor *tensors, size_t num_tensors);
+
+/* Frees the optimizer and its state; NULL is accepted. On CUDA, waits for
+ * the handle's stream first. */
+void fopt_destroy(fopt_optimizer *opt);
+
+/* The message for the last failed call on `opt`, or, with NULL, for the last
+ * failed call in this thread that had no handle (fopt_create, schedules).
+ * Empty string when there was none. */
+const char *fopt_last_error(const fopt_optimizer *opt);
+
+/* The backend actually in use (never AUTO). */
+fopt_status fopt_get_backend(const fopt_optimizer *opt, fopt_backend *backend);
+
+/* One optimizer step over all tensors. Step k (1-based) uses the learning
+ * rate of the epoch counter as it stands, and Adam bias correction with t = k.
+ * Then the step counter becomes k and, if steps_per_epoch = N > 0 and N
+ * divides k, the epoch counter advances by one. CUDA: asynchronous. */
+fopt_status fopt_step(fopt_optimizer *opt);
+
+/* epoch += 1, like PyTorch's scheduler.step(). CUDA: asynchronous. */
+fopt_status fopt_scheduler_step(fopt_optimizer *opt);
+
+/* Sets the epoch counter (>= 0), e.g. to resume. CUDA: asynchronous. */
+fopt_status fopt_set_epoch(fopt_optimizer *opt, int64_t epoch);
+
+/* Reads the counters back (either pointer may be NULL). Synchronizing. */
+fopt_status fopt_get_counters(fopt_optimizer *opt, int64_t *step, int64_t *epoch);
+
+/* The learning rate the most recent step used (the schedule's value at
+ * epoch 0 before any step). Synchronizing. */
+fopt_status fopt_get_last_lr(fopt_optimizer *opt, double *lr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FUSEDOPT_H */

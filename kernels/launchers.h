@@ -1,0 +1,86 @@
+/*
+ * The C interface between the CUDA backend (src/cuda_backend.c) and the
+ * kernels: the device-resident metadata and counter layouts, and one
+ * launcher per kernel. Every launcher enqueues its kernel on `stream`,
+ * checks cudaGetLastError() and returns it; none synchronizes.
+ */
+#ifndef FOPT_LAUNCHERS_H
+#define FOPT_LAUNCHERS_H
+
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+
+#include "fusedopt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Elements per chunk: the unit of work a block takes. A multiple of 4, so a
+ * chunk of a 16-byte aligned tensor starts 16-byte aligned. */
+#define FOPT_CHUNK_ELEMS 4096
+/* Threads per block of the update kernels. */
+#define FOPT_BLOCK_THREADS 256
+/* Most state arrays an algorithm keeps (Adam with amsgrad). */
+#define FOPT_MAX_STATE 3
+
+/* One parameter tensor as the kernels see it. state[k] points at this
+ * tensor's slice of state array k (unused entries are NULL). vec_ok is 1 when
+ * param, grad and every used state pointer are 16-byte aligned. */
+typedef struct fopt_kernel_tensor {
+    float *param;
+    const float *grad;
+    float *state[FOPT_MAX_STATE];
+    int64_t numel;
+    int32_t vec_ok;
+    int32_t reserved;
+} fopt_kernel_tensor;
+
+/* Elements [start, start + length) of tensor `tensor`; start is a multiple
+ * of FOPT_CHUNK_ELEMS and 0 < length <= FOPT_CHUNK_ELEMS. */
+typedef struct fopt_kernel_chunk {
+    int64_t start;
+    int32_t tensor;
+    int32_t length;
+} fopt_kernel_chunk;
+
+/* Device pointers to the tables uploaded once at create. */
+typedef struct fopt_chunk_table {
+    const fopt_kernel_tensor *tensors;
+    const fopt_kernel_chunk *chunks;
+    int64_t num_chunks;
+} fopt_chunk_table;
+
+/* The device-resident counters: step k of the most recent optimizer step
+ * (0 before any), the epoch counter, and the lr the most recent step used. */
+typedef struct fopt_device_counters {
+    int64_t step;
+    int64_t epoch;
+    double last_lr;
+} fopt_device_counters;
+
+/* The update of optimizer step k = counters->step + 1 over every chunk, with
+ * lr = schedule(counters->epoch); block 0 records that lr in last_lr.
+ * `grid` blocks of FOPT_BLOCK_THREADS walk the chunks grid-stride (any
+ * grid >= 1 is correct). options->algorithm selects the launcher. */
+cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_table table,
+                            fopt_device_counters *counters, unsigned grid, cudaStream_t stream);
+cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table,
+                             fopt_device_counters *counters, unsigned grid, cudaStream_t stream);
+
+/* step += 1; then, if steps_per_epoch > 0 divides step, epoch += 1. */
+cudaError_t fopt_launch_advance_counters(fopt_device_counters *counters, int64_t steps_per_epoch,
+                                         cudaStream_t stream);
+/* epoch += delta. */
+cudaError_t fopt_launch_add_epochs(fopt_device_counters *counters, int64_t delta, cudaStream_t stream);
+/* epoch = value. */
+cudaError_t fopt_launch_set_epoch(fopt_device_counters *counters, int64_t value, cudaStream_t stream);
+/* step = 0, epoch = 0, last_lr = lr (the schedule's value at epoch 0). */
+cudaError_t fopt_launch_reset_counters(fopt_device_counters *counters, double lr, cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FOPT_LAUNCHERS_H */

@@ -1,0 +1,102 @@
+/*
+ * The multi-tensor walk shared by the update kernels: blocks take chunks of
+ * the chunk table grid-stride; the threads of a block stride over the
+ * chunk's elements. A chunk of a tensor whose pointers are all 16-byte
+ * aligned (vec_ok) is read and written with float4 (128-bit) accesses and
+ * its last length % 4 elements one by one; any other chunk element by element.
+ *
+ * An update is a functor `void operator()(float &p, float g, float (&s)[FOPT_MAX_STATE])`
+ * applied to one element: the parameter, the gradient and the NSTATE state
+ * values of that element (the other entries of s are unused).
+ */
+#ifndef FOPT_MULTI_TENSOR_CUH
+#define FOPT_MULTI_TENSOR_CUH
+
+#include "launchers.h"
+
+/* Component j (0..3) of v; with a constant j this folds to a register. */
+__device__ __forceinline__ float &fopt_lane(float4 &v, int j)
+{
+    return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w;
+}
+
+/* Elements 4i .. 4i+3 of a chunk, with 128-bit loads and stores. */
+template <int NSTATE, class Update>
+__device__ __forceinline__ void fopt_update_vec4(float *param, const float *grad,
+                                                 float *const *state, int i, const Update &update)
+{
+    float4 p = reinterpret_cast<float4 *>(param)[i];
+    float4 g = reinterpret_cast<const float4 *>(grad)[i];
+    float4 sv[FOPT_MAX_STATE];
+#pragma unroll
+    for (int k = 0; k < NSTATE; ++k) {
+        sv[k] = reinterpret_cast<float4 *>(state[k])[i];
+    }
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        float s[FOPT_MAX_STATE];
+#pragma unroll
+        for (int k = 0; k < NSTATE; ++k) {
+            s[k] = fopt_lane(sv[k], j);
+        }
+        update(fopt_lane(p, j), fopt_lane(g, j), s);
+#pragma unroll
+        for (int k = 0; k < NSTATE; ++k) {
+            fopt_lane(sv[k], j) = s[k];
+        }
+    }
+    reinterpret_cast<float4 *>(param)[i] = p;
+#pragma unroll
+    for (int k = 0; k < NSTATE; ++k) {
+        reinterpret_cast<float4 *>(state[k])[i] = sv[k];
+    }
+}
+
+/* Element i of a chunk, with scalar loads and stores. */
+template <int NSTATE, class Update>
+__device__ __forceinline__ void fopt_update_scalar(float *param, const float *grad,
+                                                   float *const *state, int i, const Update &update)
+{
+    float p = param[i];
+    float s[FOPT_MAX_STATE];
+#pragma unroll
+    for (int k = 0; k < NSTATE; ++k) {
+        s[k] = state[k][i];
+    }
+    update(p, grad[i], s);
+    param[i] = p;
+#pragma unroll
+    for (int k = 0; k < NSTATE; ++k) {
+        state[k][i] = s[k];
+    }
+}
+
+/* Applies `update` to every element of every chunk in `table`. */
+template <int NSTATE, class Update>
+__device__ void fopt_for_each_element(const fopt_chunk_table &table, const Update &update)
+{
+    for (int64_t c = blockIdx.x; c < table.num_chunks; c += gridDim.x) {
+        const fopt_kernel_chunk chunk = table.chunks[c];
+        const fopt_kernel_tensor &tensor = table.tensors[chunk.tensor];
+        float *param = tensor.param + chunk.start;
+        const float *grad = tensor.grad + chunk.start;
+        float *state[FOPT_MAX_STATE];
+#pragma unroll
+        for (int k = 0; k < NSTATE; ++k) {
+            state[k] = tensor.state[k] + chunk.start;
+        }
+        int scalar_from = 0;
+        if (tensor.vec_ok) {
+            const int num_vec = chunk.length / 4;
+            for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
+                fopt_update_vec4<NSTATE>(param, grad, state, i, update);
+            }
+            scalar_from = num_vec * 4;
+        }
+        for (int i = scalar_from + threadIdx.x; i < chunk.length; i += blockDim.x) {
+            fopt_update_scalar<NSTATE>(param, grad, state, i, update);
+        }
+    }
+}
+
+#endif /* FOPT_MULTI_TENSOR_CUH */

@@ -1,0 +1,9 @@
+/* The subcommands of the `fusedopt` tool. Each gets argv after its name
+ * (argv[0] is the subcommand) and returns the process exit status:
+ * 0 success, 1 failure of the work, 2 bad usage. */
+#ifndef FOPT_CLI_COMMANDS_H
+#define FOPT_CLI_COMMANDS_H
+
+int fopt_cmd_schedule(int argc, char **argv);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * Internal definitions shared by the host C sources: the optimizer handle,
+ * the backend interface and error helpers. Not installed.
+ */
+#ifndef FOPT_INTERNAL_H
+#define FOPT_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "fusedopt.h"
+
+#define FOPT_MESSAGE_SIZE 256
+
+/* A backend owns the optimizer state and the counters (step, epoch, last lr).
+ * Each function returns a status and may set opt->last_error via fopt_fail. */
+typedef struct fopt_backend_ops {
+    fopt_status (*create)(fopt_optimizer *opt);
+    void (*destroy)(fopt_optimizer *opt);
+    fopt_status (*step)(fopt_optimizer *opt);
+    fopt_status (*add_epochs)(fopt_optimizer *opt, int64_t delta);
+    fopt_status (*set_epoch)(fopt_optimizer *opt, int64_t epoch);
+    /* Synchronizing read of the counters and the lr of the most recent step. */
+    fopt_status (*read_counters)(fopt_optimizer *opt, int64_t *step, int64_t *epoch, double *last_lr);
+} fopt_backend_ops;
+
+struct fopt_optimizer {
+    fopt_options options;
+    fopt_backend backend;            /* resolved: CPU or CUDA */
+    const fopt_backend_ops *ops;
+    size_t num_tensors;
+    fopt_tensor *tensors;            /* copy of the caller's array */
+    size_t *offsets;                 /* offsets[i] = sum of numel of tensors before i */
+    size_t total_numel;
+    void *backend_state;             /* owned by the backend */
+    char last_error[FOPT_MESSAGE_SIZE];
+};
+
+/* Number of fp32 state arrays of total_numel elements the algorithm keeps:
+ * SGD with momentum 1 (momentum buffer), Adam 2 (exp_avg, exp_avg_sq),
+ * amsgrad 3 (plus max_exp_avg_sq). */
+int fopt_state_arrays(const fopt_options *options);
+
+/* Records a formatted message on `opt` (or the thread-local slot when opt is
+ * NULL) and returns `status`, so callers can write `return fopt_fail(...)`. */
+fopt_status fopt_fail(fopt_optimizer *opt, fopt_status status, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Clears the message of `opt` (or the thread-local one when NULL). */
+void fopt_clear_error(fopt_optimizer *opt);
+
+/* Validates the schedule; the message names the offending field. */
+fopt_status fopt_validate_schedule(fopt_optimizer *opt, const fopt_schedule *schedule);
+
+extern const fopt_backend_ops fopt_cpu_backend_ops;
+
+/* CUDA backend; fopt_cuda_usable() is 0 in builds without CUDA or without a device. */
+int fopt_cuda_usable(void);
+/* 1 if every param and grad pointer is device memory, 0 if all are host memory, -1 if mixed. */
+int fopt_cuda_tensors_on_device(const fopt_tensor *tensors, size_t num_tensors);
+extern const fopt_backend_ops fopt_cuda_backend_ops;
+
+#endif /* FOPT_INTERNAL_H */

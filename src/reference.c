@@ -1,0 +1,66 @@
+/*
+ * CPU reference optimizers: double precision, one element at a time, written
+ * to be read next to PyTorch's torch.optim.SGD / Adam / AdamW (single-tensor,
+ * non-foreach path). Speed is not a goal here; see cpu_backend.c for that.
+ */
+#include <math.h>
+
+#include "reference.h"
+
+static void reference_sgd(const fopt_options *o, double lr, int64_t step, size_t n,
+                          double *param, const double *grad, double *buf)
+{
+    for (size_t i = 0; i < n; i++) {
+        double g = o->maximize ? -grad[i] : grad[i];
+        if (o->weight_decay != 0.0) {
+            g += o->weight_decay * param[i];
+        }
+        if (o->momentum != 0.0) {
+            if (step == 1) {
+                buf[i] = g; /* PyTorch: the first buffer is the gradient itself, no dampening */
+            } else {
+                buf[i] = o->momentum * buf[i] + (1.0 - o->dampening) * g;
+            }
+            g = o->nesterov ? g + o->momentum * buf[i] : buf[i];
+        }
+        param[i] -= lr * g;
+    }
+}
+
+static void reference_adam(const fopt_options *o, double lr, int64_t step, size_t n,
+                           double *param, const double *grad, fopt_reference_state *s)
+{
+    const double bias_correction1 = 1.0 - pow(o->beta1, (double)step);
+    const double bias_correction2 = 1.0 - pow(o->beta2, (double)step);
+    const double step_size = lr / bias_correction1;
+    const double bias_correction2_sqrt = sqrt(bias_correction2);
+    for (size_t i = 0; i < n; i++) {
+        double g = o->maximize ? -grad[i] : grad[i];
+        if (o->algorithm == FOPT_ADAMW) {
+            param[i] *= 1.0 - lr * o->weight_decay;
+        } else if (o->weight_decay != 0.0) {
+            g += o->weight_decay * param[i];
+        }
+        s->exp_avg[i] = o->beta1 * s->exp_avg[i] + (1.0 - o->beta1) * g;
+        s->exp_avg_sq[i] = o->beta2 * s->exp_avg_sq[i] + (1.0 - o->beta2) * g * g;
+        double second_moment = s->exp_avg_sq[i];
+        if (o->amsgrad) {
+            /* PyTorch keeps the maximum of the raw (not bias-corrected) second moment. */
+            s->max_exp_avg_sq[i] = fmax(s->max_exp_avg_sq[i], s->exp_avg_sq[i]);
+            second_moment = s->max_exp_avg_sq[i];
+        }
+        /* eps is added after the bias-corrected square root. */
+        const double denom = sqrt(second_moment) / bias_correction2_sqrt + o->eps;
+        param[i] -= step_size * s->exp_avg[i] / denom;
+    }
+}
+
+void fopt_reference_step(const fopt_options *options, double lr, int64_t step, size_t n,
+                         double *param, const double *grad, fopt_reference_state *state)
+{
+    if (options->algorithm == FOPT_SGD) {
+        reference_sgd(options, lr, step, n, param, grad, state->momentum_buffer);
+    } else {
+        reference_adam(options, lr, step, n, param, grad, state);
+    }
+}
