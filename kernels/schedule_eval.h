@@ -27,7 +27,14 @@
 /* eta_min + (peak - eta_min) * (1 + cos(pi * t / period)) / 2, with 0 <= t < 2 * period. */
 static inline FOPT_HD double fopt_cosine_between(double peak, double eta_min, int64_t t, int64_t period)
 {
-    return eta_min + (peak - eta_min) * (1.0 + cos(FOPT_PI * (double)t / (double)period)) / 2.0;
+#if defined(__CUDA_ARCH__)
+    /* cospi reduces its argument exactly; the device cos keeps a local-memory
+     * slow path (Payne-Hanek) that ptxas reports as a stack frame. */
+    double c = cospi((double)t / (double)period);
+#else
+    double c = cos(FOPT_PI * (double)t / (double)period);
+#endif
+    return eta_min + (peak - eta_min) * (1.0 + c) / 2.0;
 }
 
 /* CosineAnnealingLR: period 2 * t_max, mirrored, no restart. */

@@ -1,0 +1,118 @@
+/*
+ * Fused multi-tensor Adam / AdamW step (torch.optim.Adam / AdamW,
+ * single-tensor semantics), with amsgrad and maximize.
+ *
+ * Computes, for every element of every tensor, at optimizer step k:
+ *   g = maximize ? -grad : grad
+ *   Adam:  g += weight_decay * p          AdamW: p *= 1 - lr * weight_decay
+ *   m = lerp(m, g, 1 - beta1)             (= beta1 * m + (1 - beta1) * g)
+ *   v = beta2 * v + (1 - beta2) * g * g
+ *   amsgrad: vmax = max(vmax, v), u = vmax; else u = v
+ *   p -= lr / (1 - beta1^k) * m / (sqrt(u) / sqrt(1 - beta2^k) + eps)
+ * with k = counters->step + 1 and lr = schedule(counters->epoch), both read
+ * from the device-resident counters. Thread 0 of each block evaluates the
+ * schedule and the bias corrections once in double and shares the fp32
+ * scalars through shared memory; block 0 records lr in counters->last_lr.
+ * The element math is fp32.
+ *
+ * Launch: `grid` blocks (a few per SM, at most one per chunk) of
+ * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
+ * Memory traffic per element: read grad, read+write param, m, v (28 bytes);
+ * amsgrad also read+write vmax (36 bytes). 128-bit accesses where aligned.
+ */
+#include "launch.cuh"
+#include "multi_tensor.cuh"
+#include "schedule_eval.h"
+
+/* The per-step scalars and the element update; NSTATE = 3 with amsgrad. */
+template <int NSTATE>
+struct fopt_adam_update {
+    float weight_decay;  /* Adam's L2 term; 0 for AdamW */
+    float param_decay;   /* AdamW's 1 - lr * weight_decay; 1 for Adam */
+    float one_minus_beta1;
+    float beta2;
+    float one_minus_beta2;
+    float eps;
+    float step_size;     /* lr / (1 - beta1^k) */
+    float bias_correction2_sqrt;
+    int maximize;
+
+    __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
+    {
+        float g = maximize ? -grad : grad;
+        p = p * param_decay;
+        if (weight_decay != 0.0f) {
+            g = g + weight_decay * p;
+        }
+        /* torch.lerp's two-sided formula. */
+        const float w = one_minus_beta1;
+        const float m = w < 0.5f ? s[0] + w * (g - s[0]) : g - (g - s[0]) * (1.0f - w);
+        const float v = beta2 * s[1] + one_minus_beta2 * g * g;
+        s[0] = m;
+        s[1] = v;
+        float second = v;
+        if (NSTATE == 3) {
+            s[2] = fmaxf(s[2], v);
+            second = s[2];
+        }
+        const float denom = sqrtf(second) / bias_correction2_sqrt + eps;
+        p = p - step_size * (m / denom);
+    }
+};
+
+/* The hyperparameters that do not depend on the counters. */
+struct fopt_adam_args {
+    double beta1;
+    double beta2;
+    double weight_decay;
+    float eps;
+    int decoupled;
+    int maximize;
+};
+
+template <int NSTATE>
+__global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *counters,
+                                 fopt_schedule schedule, fopt_adam_args args)
+{
+    __shared__ fopt_adam_update<NSTATE> shared_update;
+    if (threadIdx.x == 0) {
+        const double lr = fopt_schedule_eval(&schedule, counters->epoch);
+        const double k = (double)(counters->step + 1);
+        fopt_adam_update<NSTATE> u;
+        u.weight_decay = args.decoupled ? 0.0f : (float)args.weight_decay;
+        u.param_decay = args.decoupled ? (float)(1.0 - lr * args.weight_decay) : 1.0f;
+        u.one_minus_beta1 = (float)(1.0 - args.beta1);
+        u.beta2 = (float)args.beta2;
+        u.one_minus_beta2 = (float)(1.0 - args.beta2);
+        u.eps = args.eps;
+        u.step_size = (float)(lr / (1.0 - pow(args.beta1, k)));
+        u.bias_correction2_sqrt = (float)sqrt(1.0 - pow(args.beta2, k));
+        u.maximize = args.maximize;
+        shared_update = u;
+        if (blockIdx.x == 0) {
+            counters->last_lr = lr;
+        }
+    }
+    __syncthreads();
+    const fopt_adam_update<NSTATE> update = shared_update;
+    fopt_for_each_element<NSTATE>(table, update);
+}
+
+extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table,
+                                        fopt_device_counters *counters, unsigned grid, cudaStream_t stream)
+{
+    const fopt_schedule schedule = options->schedule;
+    fopt_adam_args args;
+    args.beta1 = options->beta1;
+    args.beta2 = options->beta2;
+    args.weight_decay = options->weight_decay;
+    args.eps = (float)options->eps;
+    args.decoupled = options->algorithm == FOPT_ADAMW;
+    args.maximize = options->maximize != 0;
+    if (options->amsgrad) {
+        KLAUNCH(fopt_adam_kernel<3>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, schedule, args);
+    } else {
+        KLAUNCH(fopt_adam_kernel<2>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, schedule, args);
+    }
+    return cudaGetLastError();
+}

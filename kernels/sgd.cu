@@ -1,0 +1,100 @@
+/*
+ * Fused multi-tensor SGD step (torch.optim.SGD, single-tensor semantics).
+ *
+ * Computes, for every element of every tensor, at optimizer step k:
+ *   g = maximize ? -grad : grad
+ *   g += weight_decay * p                                  (if weight_decay != 0)
+ *   buf = (k == 1) ? g : momentum * buf + (1 - dampening) * g   (if momentum != 0)
+ *   g = nesterov ? g + momentum * buf : buf                     (if momentum != 0)
+ *   p -= lr * g
+ * with k = counters->step + 1 and lr = schedule(counters->epoch), both read
+ * from the device-resident counters. Thread 0 of each block evaluates the
+ * schedule once in double and shares the fp32 scalars through shared memory;
+ * block 0 records lr in counters->last_lr. The element math is fp32.
+ *
+ * Launch: `grid` blocks (a few per SM, at most one per chunk) of
+ * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
+ * Memory traffic per element: read grad, read+write param (12 bytes); with
+ * momentum also read+write buf (20 bytes). 128-bit accesses where aligned.
+ */
+#include "launch.cuh"
+#include "multi_tensor.cuh"
+#include "schedule_eval.h"
+
+/* The per-step scalars and the element update; NSTATE = 1 with momentum. */
+template <int NSTATE>
+struct fopt_sgd_update {
+    float lr;
+    float weight_decay;
+    float momentum;
+    float one_minus_dampening;
+    int first_step;
+    int nesterov;
+    int maximize;
+
+    __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
+    {
+        float g = maximize ? -grad : grad;
+        if (weight_decay != 0.0f) {
+            g = g + weight_decay * p;
+        }
+        if (NSTATE == 1) {
+            const float buf = first_step ? g : momentum * s[0] + one_minus_dampening * g;
+            s[0] = buf;
+            g = nesterov ? g + momentum * buf : buf;
+        }
+        p = p - lr * g;
+    }
+};
+
+/* The hyperparameters that do not depend on the counters. */
+struct fopt_sgd_args {
+    float weight_decay;
+    float momentum;
+    float one_minus_dampening;
+    int nesterov;
+    int maximize;
+};
+
+template <int NSTATE>
+__global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *counters,
+                                fopt_schedule schedule, fopt_sgd_args args)
+{
+    __shared__ fopt_sgd_update<NSTATE> shared_update;
+    if (threadIdx.x == 0) {
+        const double lr = fopt_schedule_eval(&schedule, counters->epoch);
+        fopt_sgd_update<NSTATE> u;
+        u.lr = (float)lr;
+        u.weight_decay = args.weight_decay;
+        u.momentum = args.momentum;
+        u.one_minus_dampening = args.one_minus_dampening;
+        u.first_step = counters->step == 0;
+        u.nesterov = args.nesterov;
+        u.maximize = args.maximize;
+        shared_update = u;
+        if (blockIdx.x == 0) {
+            counters->last_lr = lr;
+        }
+    }
+    __syncthreads();
+    const fopt_sgd_update<NSTATE> update = shared_update;
+    fopt_for_each_element<NSTATE>(table, update);
+}
+
+extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_table table,
+                                       fopt_device_counters *counters, unsigned grid, cudaStream_t stream)
+{
+    const fopt_schedule schedule = options->schedule;
+    fopt_sgd_args args;
+    args.weight_decay = (float)options->weight_decay;
+    args.momentum = (float)options->momentum;
+    args.one_minus_dampening = (float)(1.0 - options->dampening);
+    args.nesterov = options->nesterov != 0;
+    args.maximize = options->maximize != 0;
+    if (options->momentum != 0.0) {
+        KLAUNCH(fopt_sgd_kernel<1>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, schedule, args);
+    } else {
+        KLAUNCH(fopt_sgd_kernel<0>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, schedule, args);
+    }
+    return cudaGetLastError();
+}

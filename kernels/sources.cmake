@@ -1,0 +1,6 @@
+# The CUDA kernel sources, compiled with nvcc into the library when CUDA is
+# found (src/CMakeLists.txt) and as C++ on the CPU execution harness (tests).
+set(FOPT_KERNEL_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/sgd.cu
+  ${CMAKE_CURRENT_LIST_DIR}/adam.cu
+  ${CMAKE_CURRENT_LIST_DIR}/counters.cu)
