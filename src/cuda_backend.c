@@ -1,0 +1,324 @@
+/*
+ * CUDA backend: the optimizer state, the chunk tables and the counters live
+ * in device memory; a step enqueues the fused update kernel and the counter
+ * kernel on the handle's stream and returns (no copy, no synchronization,
+ * no allocation).
+ *
+ * State layout: one allocation per state kind. Tensor i's slice starts at
+ * its own offset rounded so every slice is 16-byte aligned (offsets are
+ * padded to multiples of 4 floats), so a tensor's vectorization depends only
+ * on its own param and grad pointers, never on the sizes of the tensors
+ * before it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cuda_runtime_api.h>
+
+#include "internal.h"
+#include "launchers.h"
+#include "schedule_eval.h"
+
+/* Resident blocks per SM the update grid aims for: enough warps to keep
+ * loads in flight; more only adds grid-stride overhead. */
+#define BLOCKS_PER_SM 4
+
+typedef struct cuda_state {
+    float *state[FOPT_MAX_STATE];     /* state arrays, padded slices */
+    fopt_kernel_tensor *tensors;      /* device tensor table */
+    fopt_kernel_chunk *chunks;        /* device chunk table */
+    fopt_device_counters *counters;
+    fopt_chunk_table table;
+    unsigned grid;
+} cuda_state;
+
+static cudaStream_t stream_of(const fopt_optimizer *opt)
+{
+    return (cudaStream_t)opt->options.stream;
+}
+
+/* Records a failed CUDA call and clears the runtime's last error, so a later
+ * launch check does not report it again. */
+static fopt_status cuda_fail(fopt_optimizer *opt, const char *call, cudaError_t err)
+{
+    (void)cudaGetLastError();
+    fopt_status status = err == cudaErrorMemoryAllocation ? FOPT_ERROR_OUT_OF_MEMORY : FOPT_ERROR_CUDA;
+    return fopt_fail(opt, status, "%s failed: %s", call, cudaGetErrorString(err));
+}
+
+static size_t padded(size_t numel)
+{
+    return (numel + 3) & ~(size_t)3;
+}
+
+static int aligned16(const void *p)
+{
+    return ((uintptr_t)p & 15) == 0;
+}
+
+static void cuda_destroy(fopt_optimizer *opt)
+{
+    cuda_state *s = opt->backend_state;
+    if (!s) {
+        return;
+    }
+    (void)cudaStreamSynchronize(stream_of(opt));
+    for (int k = 0; k < FOPT_MAX_STATE; k++) {
+        (void)cudaFree(s->state[k]);
+    }
+    (void)cudaFree(s->tensors);
+    (void)cudaFree(s->chunks);
+    (void)cudaFree(s->counters);
+    (void)cudaGetLastError();
+    free(s);
+    opt->backend_state = NULL;
+}
+
+/* Allocates the zeroed state arrays (nothing for an algorithm without state
+ * or when every tensor is empty). */
+static fopt_status alloc_state(fopt_optimizer *opt, cuda_state *s, size_t padded_total)
+{
+    const size_t bytes = padded_total * sizeof(float);
+    for (int k = 0; k < fopt_state_arrays(&opt->options) && bytes > 0; k++) {
+        cudaError_t err = cudaMalloc((void **)&s->state[k], bytes);
+        if (err != cudaSuccess) {
+            return cuda_fail(opt, "cudaMalloc (optimizer state)", err);
+        }
+        if ((err = cudaMemsetAsync(s->state[k], 0, bytes, stream_of(opt))) != cudaSuccess) {
+            return cuda_fail(opt, "cudaMemsetAsync (optimizer state)", err);
+        }
+    }
+    return FOPT_SUCCESS;
+}
+
+/* Fills the host tables: one entry per tensor, one per chunk. */
+static void fill_tables(const fopt_optimizer *opt, const cuda_state *s, fopt_kernel_tensor *tensors,
+                        fopt_kernel_chunk *chunks)
+{
+    size_t slice = 0;
+    size_t c = 0;
+    for (size_t i = 0; i < opt->num_tensors; i++) {
+        const fopt_tensor *t = &opt->tensors[i];
+        fopt_kernel_tensor *kt = &tensors[i];
+        kt->param = t->param;
+        kt->grad = t->grad;
+        kt->numel = (int64_t)t->numel;
+        kt->vec_ok = aligned16(t->param) && aligned16(t->grad);
+        kt->reserved = 0;
+        for (int k = 0; k < FOPT_MAX_STATE; k++) {
+            kt->state[k] = s->state[k] ? s->state[k] + slice : NULL;
+        }
+        for (size_t start = 0; start < t->numel; start += FOPT_CHUNK_ELEMS, c++) {
+            size_t left = t->numel - start;
+            chunks[c].start = (int64_t)start;
+            chunks[c].tensor = (int32_t)i;
+            chunks[c].length = (int32_t)(left < FOPT_CHUNK_ELEMS ? left : FOPT_CHUNK_ELEMS);
+        }
+        slice += padded(t->numel);
+    }
+}
+
+/* cudaMalloc + cudaMemcpyAsync of `bytes` (> 0) from host memory. */
+static fopt_status upload(fopt_optimizer *opt, void **dst, const void *src, size_t bytes)
+{
+    cudaError_t err = cudaMalloc(dst, bytes);
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaMalloc (chunk tables)", err);
+    }
+    err = cudaMemcpyAsync(*dst, src, bytes, cudaMemcpyHostToDevice, stream_of(opt));
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaMemcpyAsync (chunk tables)", err);
+    }
+    return FOPT_SUCCESS;
+}
+
+/* Builds and uploads the tensor and chunk tables, then waits for the stream
+ * so the host copies can be freed. */
+static fopt_status upload_tables(fopt_optimizer *opt, cuda_state *s, size_t num_chunks)
+{
+    fopt_status status = FOPT_SUCCESS;
+    fopt_kernel_tensor *tensors = calloc(opt->num_tensors, sizeof *tensors);
+    fopt_kernel_chunk *chunks = calloc(num_chunks ? num_chunks : 1, sizeof *chunks);
+    if (!tensors || !chunks) {
+        status = fopt_fail(opt, FOPT_ERROR_OUT_OF_MEMORY, "out of host memory for the chunk tables");
+    } else {
+        fill_tables(opt, s, tensors, chunks);
+        status = upload(opt, (void **)&s->tensors, tensors, opt->num_tensors * sizeof *tensors);
+        if (status == FOPT_SUCCESS && num_chunks > 0) {
+            status = upload(opt, (void **)&s->chunks, chunks, num_chunks * sizeof *chunks);
+        }
+        cudaError_t err = cudaStreamSynchronize(stream_of(opt));
+        if (status == FOPT_SUCCESS && err != cudaSuccess) {
+            status = cuda_fail(opt, "cudaStreamSynchronize (create)", err);
+        }
+    }
+    free(tensors);
+    free(chunks);
+    s->table.tensors = s->tensors;
+    s->table.chunks = s->chunks;
+    s->table.num_chunks = (int64_t)num_chunks;
+    return status;
+}
+
+/* A few blocks per SM, at most one per chunk, at least one (block 0 records
+ * the lr even when every tensor is empty). */
+static fopt_status choose_grid(fopt_optimizer *opt, cuda_state *s, size_t num_chunks)
+{
+    int device = 0;
+    int sms = 0;
+    cudaError_t err = cudaGetDevice(&device);
+    if (err == cudaSuccess) {
+        err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    }
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaDeviceGetAttribute (multiprocessor count)", err);
+    }
+    size_t grid = (size_t)(sms > 0 ? sms : 1) * BLOCKS_PER_SM;
+    if (grid > num_chunks) {
+        grid = num_chunks > 0 ? num_chunks : 1;
+    }
+    s->grid = (unsigned)grid;
+    return FOPT_SUCCESS;
+}
+
+static fopt_status setup(fopt_optimizer *opt, cuda_state *s)
+{
+    if (opt->num_tensors > INT32_MAX) {
+        return fopt_fail(opt, FOPT_ERROR_INVALID_SIZE, "the CUDA backend supports at most %d tensors, got %zu",
+                         INT32_MAX, opt->num_tensors);
+    }
+    size_t num_chunks = 0;
+    size_t padded_total = 0;
+    for (size_t i = 0; i < opt->num_tensors; i++) {
+        num_chunks += (opt->tensors[i].numel + FOPT_CHUNK_ELEMS - 1) / FOPT_CHUNK_ELEMS;
+        padded_total += padded(opt->tensors[i].numel);
+    }
+    fopt_status status;
+    if ((status = choose_grid(opt, s, num_chunks)) != FOPT_SUCCESS ||
+        (status = alloc_state(opt, s, padded_total)) != FOPT_SUCCESS) {
+        return status;
+    }
+    cudaError_t err = cudaMalloc((void **)&s->counters, sizeof *s->counters);
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaMalloc (counters)", err);
+    }
+    const double lr0 = fopt_schedule_eval(&opt->options.schedule, 0);
+    if ((err = fopt_launch_reset_counters(s->counters, lr0, stream_of(opt))) != cudaSuccess) {
+        return cuda_fail(opt, "cudaLaunchKernel (fopt_reset_counters_kernel)", err);
+    }
+    return upload_tables(opt, s, num_chunks);
+}
+
+static fopt_status cuda_create(fopt_optimizer *opt)
+{
+    cuda_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        return fopt_fail(opt, FOPT_ERROR_OUT_OF_MEMORY, "out of host memory for the CUDA backend state");
+    }
+    opt->backend_state = s;
+    fopt_status status = setup(opt, s);
+    if (status != FOPT_SUCCESS) {
+        cuda_destroy(opt);
+    }
+    return status;
+}
+
+static fopt_status cuda_step(fopt_optimizer *opt)
+{
+    cuda_state *s = opt->backend_state;
+    const int sgd = opt->options.algorithm == FOPT_SGD;
+    cudaError_t err = sgd ? fopt_launch_sgd(&opt->options, s->table, s->counters, s->grid, stream_of(opt))
+                          : fopt_launch_adam(&opt->options, s->table, s->counters, s->grid, stream_of(opt));
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, sgd ? "cudaLaunchKernel (fopt_sgd_kernel)" : "cudaLaunchKernel (fopt_adam_kernel)", err);
+    }
+    err = fopt_launch_advance_counters(s->counters, opt->options.steps_per_epoch, stream_of(opt));
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaLaunchKernel (fopt_advance_counters_kernel)", err);
+    }
+    return FOPT_SUCCESS;
+}
+
+static fopt_status cuda_add_epochs(fopt_optimizer *opt, int64_t delta)
+{
+    cuda_state *s = opt->backend_state;
+    cudaError_t err = fopt_launch_add_epochs(s->counters, delta, stream_of(opt));
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaLaunchKernel (fopt_add_epochs_kernel)", err);
+    }
+    return FOPT_SUCCESS;
+}
+
+static fopt_status cuda_set_epoch(fopt_optimizer *opt, int64_t epoch)
+{
+    cuda_state *s = opt->backend_state;
+    cudaError_t err = fopt_launch_set_epoch(s->counters, epoch, stream_of(opt));
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaLaunchKernel (fopt_set_epoch_kernel)", err);
+    }
+    return FOPT_SUCCESS;
+}
+
+/* Synchronizing: copies the counters back and waits for the stream. */
+static fopt_status cuda_read_counters(fopt_optimizer *opt, int64_t *step, int64_t *epoch, double *last_lr)
+{
+    cuda_state *s = opt->backend_state;
+    fopt_device_counters host;
+    cudaError_t err = cudaMemcpyAsync(&host, s->counters, sizeof host, cudaMemcpyDeviceToHost, stream_of(opt));
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaMemcpyAsync (counters)", err);
+    }
+    if ((err = cudaStreamSynchronize(stream_of(opt))) != cudaSuccess) {
+        return cuda_fail(opt, "cudaStreamSynchronize (counters)", err);
+    }
+    *step = host.step;
+    *epoch = host.epoch;
+    *last_lr = host.last_lr;
+    return FOPT_SUCCESS;
+}
+
+const fopt_backend_ops fopt_cuda_backend_ops = {
+    cuda_create, cuda_destroy, cuda_step, cuda_add_epochs, cuda_set_epoch, cuda_read_counters,
+};
+
+int fopt_cuda_usable(void)
+{
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return count > 0;
+}
+
+static int is_device_pointer(const void *p)
+{
+    struct cudaPointerAttributes attr;
+    if (cudaPointerGetAttributes(&attr, p) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged;
+}
+
+/* NULL pointers (allowed for empty tensors) are not looked at; when no
+ * pointer is left the answer is 0 (host). */
+int fopt_cuda_tensors_on_device(const fopt_tensor *tensors, size_t num_tensors)
+{
+    size_t device = 0;
+    size_t host = 0;
+    for (size_t i = 0; i < num_tensors; i++) {
+        const void *pointers[2] = {tensors[i].param, tensors[i].grad};
+        for (int j = 0; j < 2; j++) {
+            if (pointers[j]) {
+                const int on_device = is_device_pointer(pointers[j]);
+                device += (size_t)on_device;
+                host += (size_t)!on_device;
+            }
+        }
+    }
+    if (device > 0 && host > 0) {
+        return -1;
+    }
+    return device > 0;
+}
