@@ -14,6 +14,18 @@
 
 #include "launchers.h"
 
+/* `p` unchanged; under nvcc it also tells the compiler that p points to
+ * global memory (the table's pointers could be any address space to it), so
+ * the accesses become ld.global / st.global instead of generic ones. */
+template <class T>
+__device__ __forceinline__ T *fopt_global(T *p)
+{
+#ifdef __CUDA_ARCH__
+    __builtin_assume(__isGlobal(p));
+#endif
+    return p;
+}
+
 /* Component j (0..3) of v; with a constant j this folds to a register. */
 __device__ __forceinline__ float &fopt_lane(float4 &v, int j)
 {
@@ -28,25 +40,20 @@ __device__ __forceinline__ void fopt_update_vec4(float *param, const float *grad
     float4 p = reinterpret_cast<float4 *>(param)[i];
     float4 g = reinterpret_cast<const float4 *>(grad)[i];
     float4 sv[FOPT_MAX_STATE];
-#pragma unroll
     for (int k = 0; k < NSTATE; ++k) {
         sv[k] = reinterpret_cast<float4 *>(state[k])[i];
     }
-#pragma unroll
     for (int j = 0; j < 4; ++j) {
         float s[FOPT_MAX_STATE];
-#pragma unroll
         for (int k = 0; k < NSTATE; ++k) {
             s[k] = fopt_lane(sv[k], j);
         }
         update(fopt_lane(p, j), fopt_lane(g, j), s);
-#pragma unroll
         for (int k = 0; k < NSTATE; ++k) {
             fopt_lane(sv[k], j) = s[k];
         }
     }
     reinterpret_cast<float4 *>(param)[i] = p;
-#pragma unroll
     for (int k = 0; k < NSTATE; ++k) {
         reinterpret_cast<float4 *>(state[k])[i] = sv[k];
     }
@@ -59,13 +66,11 @@ __device__ __forceinline__ void fopt_update_scalar(float *param, const float *gr
 {
     float p = param[i];
     float s[FOPT_MAX_STATE];
-#pragma unroll
     for (int k = 0; k < NSTATE; ++k) {
         s[k] = state[k][i];
     }
     update(p, grad[i], s);
     param[i] = p;
-#pragma unroll
     for (int k = 0; k < NSTATE; ++k) {
         state[k][i] = s[k];
     }
@@ -78,12 +83,11 @@ __device__ void fopt_for_each_element(const fopt_chunk_table &table, const Updat
     for (int64_t c = blockIdx.x; c < table.num_chunks; c += gridDim.x) {
         const fopt_kernel_chunk chunk = table.chunks[c];
         const fopt_kernel_tensor &tensor = table.tensors[chunk.tensor];
-        float *param = tensor.param + chunk.start;
-        const float *grad = tensor.grad + chunk.start;
+        float *param = fopt_global(tensor.param + chunk.start);
+        const float *grad = fopt_global(tensor.grad + chunk.start);
         float *state[FOPT_MAX_STATE];
-#pragma unroll
         for (int k = 0; k < NSTATE; ++k) {
-            state[k] = tensor.state[k] + chunk.start;
+            state[k] = fopt_global(tensor.state[k] + chunk.start);
         }
         int scalar_from = 0;
         if (tensor.vec_ok) {
