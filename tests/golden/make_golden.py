@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""Writes the PyTorch golden fixtures that tests/test_golden*.cpp read.
+
+Run with the system Python that has torch (python3-torch), from anywhere:
+    /usr/bin/python3 tests/golden/make_golden.py
+It rewrites schedules.txt and optimizers.txt next to this script. CI never
+runs it; the fixtures are committed.
+
+Every number is a float64 printed with repr(), which round-trips exactly.
+Format (whitespace-separated tokens; lines starting with '#' are comments):
+
+schedules.txt, per configuration:
+    schedule NAME kind K base_lr X eta_min X t_max N t_0 N t_mult N
+             restart_decay X warmup_steps N warmup_start_factor X epochs E
+    lr V_0 ... V_E            lr after t scheduler.step() calls, t = 0..E
+
+optimizers.txt:
+    tensors T numel N_1 .. N_T steps S
+    init P_1 .. P_N           initial parameters, all tensors concatenated
+    grad k G_1 .. G_N         gradient fed at optimizer step k = 1..S
+  then per configuration:
+    trajectory NAME algorithm A weight_decay X maximize B momentum X
+               dampening X nesterov B beta1 X beta2 X eps X amsgrad B
+               kind K base_lr X eta_min X t_max N
+    step k lr LR param P_1 .. P_N   LR used by step k, params after it
+"""
+import os
+import warnings
+
+import torch
+from torch.optim import SGD, Adam, AdamW
+from torch.optim.lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts,
+                                      LambdaLR, LinearLR, SequentialLR)
+
+warnings.filterwarnings("ignore")  # scheduler.step() before optimizer.step(), epoch argument
+torch.set_default_dtype(torch.float64)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# fopt_schedule_kind values (include/fusedopt.h)
+CONSTANT, COSINE, RESTARTS, WARMUP_COSINE = 0, 1, 2, 3
+# fopt_algorithm values
+ALGO_SGD, ALGO_ADAM, ALGO_ADAMW = 1, 2, 3
+
+
+def fmt(x):
+    return repr(float(x))
+
+
+def schedule_config(kind, base_lr, eta_min=0.0, t_max=1, t_0=1, t_mult=1,
+                    warmup_steps=0, warmup_start_factor=1.0):
+    return dict(kind=kind, base_lr=base_lr, eta_min=eta_min, t_max=t_max, t_0=t_0,
+                t_mult=t_mult, restart_decay=1.0, warmup_steps=warmup_steps,
+                warmup_start_factor=warmup_start_factor)
+
+
+def make_scheduler(optimizer, s):
+    """The PyTorch scheduler that our fopt_schedule `s` promises to follow."""
+    if s["kind"] == CONSTANT:
+        return LambdaLR(optimizer, lambda epoch: 1.0)
+    if s["kind"] == COSINE:
+        return CosineAnnealingLR(optimizer, T_max=s["t_max"], eta_min=s["eta_min"])
+    if s["kind"] == RESTARTS:
+        return CosineAnnealingWarmRestarts(optimizer, T_0=s["t_0"], T_mult=s["t_mult"],
+                                           eta_min=s["eta_min"])
+    w = s["warmup_steps"]
+    warmup = LinearLR(optimizer, start_factor=s["warmup_start_factor"], end_factor=1.0,
+                      total_iters=w)
+    cosine = CosineAnnealingLR(optimizer, T_max=s["t_max"] - w, eta_min=s["eta_min"])
+    return SequentialLR(optimizer, [warmup, cosine], milestones=[w])
+
+
+# (name, schedule, epochs)
+SCHEDULES = [
+    ("constant", schedule_config(CONSTANT, 0.003), 10),
+    ("cosine_seed", schedule_config(COSINE, 0.1, 0.01, t_max=5), 30),
+    ("cosine_tmax1", schedule_config(COSINE, 0.5, 0.05, t_max=1), 12),
+    ("cosine_tmax1_eta0", schedule_config(COSINE, 1.0, 0.0, t_max=1), 6),
+    ("cosine_long", schedule_config(COSINE, 0.001, 1e-6, t_max=100000), 300),
+    ("cosine_eta_above_base", schedule_config(COSINE, 0.01, 0.1, t_max=7), 30),
+    ("cosine_eta0", schedule_config(COSINE, 1.0, 0.0, t_max=10), 45),
+    ("cosine_tmax3", schedule_config(COSINE, 0.2, 0.002, t_max=3), 20),
+    ("restarts_mult1", schedule_config(RESTARTS, 0.1, 0.0, t_0=4, t_mult=1), 25),
+    ("restarts_mult1_eta", schedule_config(RESTARTS, 0.05, 0.005, t_0=7, t_mult=1), 30),
+    ("restarts_mult2", schedule_config(RESTARTS, 0.1, 0.001, t_0=3, t_mult=2), 50),
+    ("restarts_mult3", schedule_config(RESTARTS, 1.0, 0.01, t_0=2, t_mult=3), 90),
+    ("restarts_t0_1", schedule_config(RESTARTS, 0.3, 0.0, t_0=1, t_mult=2), 40),
+    ("warmup_f001", schedule_config(WARMUP_COSINE, 0.1, 0.0, t_max=20, warmup_steps=5,
+                                    warmup_start_factor=0.01), 45),
+    ("warmup_f01", schedule_config(WARMUP_COSINE, 0.02, 0.001, t_max=12, warmup_steps=3,
+                                   warmup_start_factor=0.1), 30),
+    ("warmup_w1", schedule_config(WARMUP_COSINE, 1.0, 0.1, t_max=6, warmup_steps=1,
+                                  warmup_start_factor=0.1), 20),
+    ("warmup_tail1", schedule_config(WARMUP_COSINE, 0.5, 0.0, t_max=9, warmup_steps=8,
+                                     warmup_start_factor=0.25), 20),
+]
+
+
+def schedule_lrs(s, epochs):
+    """param_groups[0]['lr'] after t scheduler.step() calls, t = 0..epochs."""
+    param = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = SGD([param], lr=s["base_lr"])
+    scheduler = make_scheduler(optimizer, s)
+    lrs = [optimizer.param_groups[0]["lr"]]
+    for _ in range(epochs):
+        scheduler.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+    return lrs
+
+
+def schedule_header(s):
+    keys = ["kind", "base_lr", "eta_min", "t_max", "t_0", "t_mult", "restart_decay",
+            "warmup_steps", "warmup_start_factor"]
+    return " ".join(f"{k} {s[k] if isinstance(s[k], int) else fmt(s[k])}" for k in keys)
+
+
+def write_schedules(path):
+    with open(path, "w") as f:
+        f.write(f"# PyTorch {torch.__version__} learning-rate schedules, see make_golden.py\n")
+        for name, s, epochs in SCHEDULES:
+            lrs = schedule_lrs(s, epochs)
+            f.write(f"schedule {name} {schedule_header(s)} epochs {epochs}\n")
+            f.write("lr " + " ".join(fmt(v) for v in lrs) + "\n")
+
+
+# ---------------------------------------------------------------- optimizers
+
+NUMEL = [7, 3]
+STEPS = 25
+OPT_SCHEDULE = schedule_config(COSINE, 0.05, 0.001, t_max=10)
+
+
+def optimizer_configs():
+    """(name, options) for every option combination we promise to match."""
+    configs = []
+    for momentum in (0.0, 0.9):
+        variants = [(0.0, 0)] if momentum == 0 else [(0.0, 0), (0.0, 1), (0.1, 0)]
+        for dampening, nesterov in variants:
+            for wd in (0.0, 0.01):
+                for maximize in (0, 1):
+                    name = f"sgd_m{momentum:g}_d{dampening:g}_n{nesterov}_wd{wd:g}_max{maximize}"
+                    configs.append((name, dict(algorithm=ALGO_SGD, weight_decay=wd,
+                                               maximize=maximize, momentum=momentum,
+                                               dampening=dampening, nesterov=nesterov)))
+    for algorithm, label in ((ALGO_ADAM, "adam"), (ALGO_ADAMW, "adamw")):
+        for amsgrad in (0, 1):
+            for wd in (0.0, 0.05):
+                for maximize in (0, 1):
+                    name = f"{label}_ams{amsgrad}_wd{wd:g}_max{maximize}"
+                    configs.append((name, dict(algorithm=algorithm, weight_decay=wd,
+                                               maximize=maximize, amsgrad=amsgrad)))
+        configs.append((f"{label}_betas_eps", dict(algorithm=algorithm, weight_decay=0.02,
+                                                   maximize=0, amsgrad=0, beta1=0.8,
+                                                   beta2=0.95, eps=1e-3)))
+        configs.append((f"{label}_betas_eps_ams", dict(algorithm=algorithm, weight_decay=0.02,
+                                                       maximize=1, amsgrad=1, beta1=0.5,
+                                                       beta2=0.9, eps=1e-6)))
+    full = []
+    for name, c in configs:
+        o = dict(weight_decay=0.0, maximize=0, momentum=0.0, dampening=0.0, nesterov=0,
+                 beta1=0.9, beta2=0.999, eps=1e-8, amsgrad=0)
+        o.update(c)
+        full.append((name.replace(".", ""), o))
+    return full
+
+
+def make_optimizer(params, o, lr):
+    if o["algorithm"] == ALGO_SGD:
+        return SGD(params, lr=lr, momentum=o["momentum"], dampening=o["dampening"],
+                   nesterov=bool(o["nesterov"]), weight_decay=o["weight_decay"],
+                   maximize=bool(o["maximize"]), foreach=False)
+    cls = Adam if o["algorithm"] == ALGO_ADAM else AdamW
+    kwargs = dict(lr=lr, betas=(o["beta1"], o["beta2"]), eps=o["eps"],
+                  weight_decay=o["weight_decay"], amsgrad=bool(o["amsgrad"]),
+                  maximize=bool(o["maximize"]), foreach=False)
+    if "fused" in cls.__init__.__code__.co_varnames:
+        kwargs["fused"] = False
+    return cls(params, **kwargs)
+
+
+def trajectory(o, init, grads):
+    """[(lr used by step k, params after step k)] for k = 1..STEPS."""
+    params, start = [], 0
+    for n in NUMEL:
+        params.append(torch.tensor(init[start:start + n], dtype=torch.float64, requires_grad=True))
+        start += n
+    optimizer = make_optimizer(params, o, OPT_SCHEDULE["base_lr"])
+    scheduler = make_scheduler(optimizer, OPT_SCHEDULE)
+    rows = []
+    for k in range(STEPS):
+        start = 0
+        for p, n in zip(params, NUMEL):
+            p.grad = torch.tensor(grads[k][start:start + n], dtype=torch.float64)
+            start += n
+        lr = optimizer.param_groups[0]["lr"]
+        optimizer.step()
+        scheduler.step()  # steps_per_epoch = 1
+        rows.append((lr, [v for p in params for v in p.detach().tolist()]))
+    return rows
+
+
+def inputs():
+    """Initial params and per-step gradients from a seeded float64 generator.
+    The last tensor gets small gradients (1e-3 scale) so Adam's eps matters."""
+    gen = torch.Generator().manual_seed(20240611)
+    total = sum(NUMEL)
+    init = torch.randn(total, generator=gen, dtype=torch.float64).tolist()
+    scale = torch.tensor([1.0] * NUMEL[0] + [1e-3] * NUMEL[1], dtype=torch.float64)
+    grads = [(torch.randn(total, generator=gen, dtype=torch.float64) * scale).tolist()
+             for _ in range(STEPS)]
+    grads[3][1] = 0.0  # an exact zero gradient element
+    return init, grads
+
+
+def write_optimizers(path):
+    init, grads = inputs()
+    s = OPT_SCHEDULE
+    sched = f"kind {s['kind']} base_lr {fmt(s['base_lr'])} eta_min {fmt(s['eta_min'])} t_max {s['t_max']}"
+    with open(path, "w") as f:
+        f.write(f"# PyTorch {torch.__version__} optimizer trajectories, see make_golden.py\n")
+        f.write(f"tensors {len(NUMEL)} numel {' '.join(map(str, NUMEL))} steps {STEPS}\n")
+        f.write("init " + " ".join(fmt(v) for v in init) + "\n")
+        for k, g in enumerate(grads, start=1):
+            f.write(f"grad {k} " + " ".join(fmt(v) for v in g) + "\n")
+        for name, o in optimizer_configs():
+            opts = " ".join(f"{key} {o[key] if isinstance(o[key], int) else fmt(o[key])}"
+                            for key in ["algorithm", "weight_decay", "maximize", "momentum",
+                                        "dampening", "nesterov", "beta1", "beta2", "eps",
+                                        "amsgrad"])
+            f.write(f"trajectory {name} {opts} {sched}\n")
+            for k, (lr, p) in enumerate(trajectory(o, init, grads), start=1):
+                f.write(f"step {k} lr {fmt(lr)} param " + " ".join(fmt(v) for v in p) + "\n")
+
+
+if __name__ == "__main__":
+    write_schedules(os.path.join(HERE, "schedules.txt"))
+    write_optimizers(os.path.join(HERE, "optimizers.txt"))
+    print(f"wrote fixtures with torch {torch.__version__}")
