@@ -5,5 +5,6 @@
 #define FOPT_CLI_COMMANDS_H
 
 int fopt_cmd_schedule(int argc, char **argv);
+int fopt_cmd_selftest(int argc, char **argv);
 
 #endif

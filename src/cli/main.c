@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"schedule", fopt_cmd_schedule, "print a learning-rate schedule (table, csv or plot)"},
+    {"selftest", fopt_cmd_selftest, "check every optimizer configuration against the CPU reference"},
 };
 
 static void usage(FILE *out)
