@@ -1,11 +1,19 @@
 /*
  * CPU backend: fp32 parameters, gradients and state in host memory, updated
  * in place. Per-step scalars (learning rate, bias corrections) are computed
- * once in double, the element loops run in fp32 like the CUDA kernels.
+ * once in double and rounded to fp32; the element loops (cpu_kernels.c) run
+ * in fp32 like the CUDA kernels, vectorized, on one or more threads
+ * (cpu_backend.h describes the thread heuristic).
  */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "cpu_backend.h"
+#include "cpu_kernels.h"
 #include "internal.h"
 #include "schedule_eval.h"
 
@@ -14,76 +22,135 @@ typedef struct cpu_state {
     int64_t step;
     int64_t epoch;
     double last_lr;
+    int threads;      /* set by fopt_cpu_set_threads; 0: the heuristic's choice */
+    int auto_threads; /* the heuristic's choice for total_numel, fixed at create */
 } cpu_state;
 
-typedef struct step_scalars {
-    float lr;
-    float weight_decay;
-    float momentum;
-    float dampening_complement; /* 1 - dampening */
-    float beta1, beta2;
-    float step_size;            /* lr / (1 - beta1^k) */
-    float bias_correction2_sqrt;
-    float eps;
-    float decoupled_decay;      /* AdamW: 1 - lr * weight_decay */
-    int first_step;
-} step_scalars;
+/* One thread's share of a step: elements [begin, end) of the concatenated tensors. */
+typedef struct cpu_work {
+    const fopt_optimizer *opt;
+    const fopt_cpu_scalars *scalars;
+    size_t begin, end;
+} cpu_work;
 
-static void sgd_tensor(const fopt_options *o, const step_scalars *c, size_t n,
-                       float *restrict p, const float *restrict grad, float *restrict buf)
+static int usable_cpus(void)
 {
-    const float sign = o->maximize ? -1.0f : 1.0f;
-    for (size_t i = 0; i < n; i++) {
-        float g = sign * grad[i] + c->weight_decay * p[i];
-        if (buf) {
-            buf[i] = c->first_step ? g : c->momentum * buf[i] + c->dampening_complement * g;
-            g = o->nesterov ? g + c->momentum * buf[i] : buf[i];
-        }
-        p[i] -= c->lr * g;
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+        return CPU_COUNT(&set);
     }
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
-static void adam_tensor(const fopt_options *o, const step_scalars *c, size_t n, float *restrict p,
-                        const float *restrict grad, float *restrict m, float *restrict v,
-                        float *restrict vmax)
+int fopt_cpu_default_threads(size_t total)
 {
-    const float sign = o->maximize ? -1.0f : 1.0f;
-    const int adamw = o->algorithm == FOPT_ADAMW;
-    for (size_t i = 0; i < n; i++) {
-        float g = sign * grad[i];
-        float param = p[i];
-        if (adamw) {
-            param *= c->decoupled_decay;
-        } else {
-            g += c->weight_decay * param;
-        }
-        m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
-        v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
-        float second = v[i];
-        if (vmax) {
-            vmax[i] = fmaxf(vmax[i], second);
-            second = vmax[i];
-        }
-        const float denom = sqrtf(second) / c->bias_correction2_sqrt + c->eps;
-        p[i] = param - c->step_size * m[i] / denom;
+    const int cpus = usable_cpus();
+    size_t by_size = total / FOPT_CPU_ELEMS_PER_THREAD;
+    size_t threads = by_size < (size_t)cpus ? by_size : (size_t)cpus;
+    if (threads > FOPT_CPU_MAX_THREADS) {
+        threads = FOPT_CPU_MAX_THREADS;
     }
+    return threads < 1 ? 1 : (int)threads;
 }
 
-static step_scalars make_scalars(const fopt_options *o, double lr, int64_t k)
+static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k)
 {
-    step_scalars c;
+    fopt_cpu_scalars c;
+    c.sign = o->maximize ? -1.0f : 1.0f;
     c.lr = (float)lr;
     c.weight_decay = (float)o->weight_decay;
     c.momentum = (float)o->momentum;
     c.dampening_complement = (float)(1.0 - o->dampening);
+    c.nesterov = o->nesterov != 0;
+    c.first_step = k == 1;
+    c.adamw = o->algorithm == FOPT_ADAMW;
+    c.amsgrad = o->amsgrad != 0;
     c.beta1 = (float)o->beta1;
     c.beta2 = (float)o->beta2;
+    c.one_minus_beta1 = (float)(1.0 - o->beta1);
+    c.one_minus_beta2 = (float)(1.0 - o->beta2);
     c.step_size = (float)(lr / (1.0 - pow(o->beta1, (double)k)));
     c.bias_correction2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)k));
     c.eps = (float)o->eps;
     c.decoupled_decay = (float)(1.0 - lr * o->weight_decay);
-    c.first_step = k == 1;
     return c;
+}
+
+static float *state_at(const cpu_state *s, int array, size_t offset)
+{
+    return s->arrays[array] ? s->arrays[array] + offset : NULL;
+}
+
+/* The tensor holding global element `index`: the last t with offsets[t] <= index. */
+static size_t tensor_of(const fopt_optimizer *opt, size_t index)
+{
+    size_t lo = 0, hi = opt->num_tensors;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (opt->offsets[mid] <= index) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static void *run_work(void *arg)
+{
+    const cpu_work *w = arg;
+    const fopt_optimizer *opt = w->opt;
+    const cpu_state *s = opt->backend_state;
+    const int sgd = opt->options.algorithm == FOPT_SGD;
+    for (size_t t = tensor_of(opt, w->begin); t < opt->num_tensors && opt->offsets[t] < w->end; t++) {
+        const fopt_tensor *x = &opt->tensors[t];
+        const size_t first = w->begin > opt->offsets[t] ? w->begin : opt->offsets[t];
+        const size_t tensor_end = opt->offsets[t] + x->numel;
+        const size_t last = w->end < tensor_end ? w->end : tensor_end;
+        if (first >= last) {
+            continue; /* empty tensor */
+        }
+        const size_t local = first - opt->offsets[t];
+        float *p = (float *)x->param + local;
+        const float *g = (const float *)x->grad + local;
+        if (sgd) {
+            fopt_cpu_sgd(w->scalars, last - first, p, g, state_at(s, 0, first));
+        } else {
+            fopt_cpu_adam(w->scalars, last - first, p, g, state_at(s, 0, first), state_at(s, 1, first),
+                          state_at(s, 2, first));
+        }
+    }
+    return NULL;
+}
+
+/* Splits [0, total) into `threads` ranges (boundaries on 64-byte multiples of
+ * the concatenation) and runs them; the calling thread takes the first. A
+ * thread that cannot be started has its range run by the caller instead. */
+static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, int threads)
+{
+    cpu_work work[FOPT_CPU_MAX_THREADS];
+    pthread_t ids[FOPT_CPU_MAX_THREADS];
+    int started[FOPT_CPU_MAX_THREADS] = {0};
+    const size_t total = opt->total_numel;
+    for (int i = 0; i < threads; i++) {
+        size_t begin = (size_t)((double)total * i / threads) & ~(size_t)15;
+        size_t end = i + 1 == threads ? total : (size_t)((double)total * (i + 1) / threads) & ~(size_t)15;
+        work[i] = (cpu_work){opt, c, begin, end};
+    }
+    for (int i = 1; i < threads; i++) {
+        started[i] = pthread_create(&ids[i], NULL, run_work, &work[i]) == 0;
+    }
+    run_work(&work[0]);
+    for (int i = 1; i < threads; i++) {
+        if (started[i]) {
+            pthread_join(ids[i], NULL);
+        } else {
+            run_work(&work[i]);
+        }
+    }
 }
 
 static fopt_status cpu_create(fopt_optimizer *opt)
@@ -105,6 +172,7 @@ static fopt_status cpu_create(fopt_optimizer *opt)
         }
     }
     s->last_lr = fopt_schedule_eval(&opt->options.schedule, 0);
+    s->auto_threads = fopt_cpu_default_threads(opt->total_numel);
     opt->backend_state = s;
     return FOPT_SUCCESS;
 }
@@ -121,9 +189,26 @@ static void cpu_destroy(fopt_optimizer *opt)
     free(s);
 }
 
-static float *state_at(const cpu_state *s, int array, size_t offset)
+int fopt_cpu_get_threads(const fopt_optimizer *opt)
 {
-    return s->arrays[array] ? s->arrays[array] + offset : NULL;
+    const cpu_state *s = opt->backend_state;
+    return s->threads > 0 ? s->threads : s->auto_threads;
+}
+
+fopt_status fopt_cpu_set_threads(fopt_optimizer *opt, int threads)
+{
+    if (!opt) {
+        return fopt_fail(NULL, FOPT_ERROR_NULL_POINTER, "opt is NULL");
+    }
+    if (opt->backend != FOPT_BACKEND_CPU) {
+        return fopt_fail(opt, FOPT_ERROR_INVALID_POINTER, "fopt_cpu_set_threads needs a CPU-backend optimizer");
+    }
+    if (threads < 0 || threads > FOPT_CPU_MAX_THREADS) {
+        return fopt_fail(opt, FOPT_ERROR_INVALID_HYPERPARAMETER, "threads must be in [0, %d], got %d",
+                         FOPT_CPU_MAX_THREADS, threads);
+    }
+    ((cpu_state *)opt->backend_state)->threads = threads;
+    return FOPT_SUCCESS;
 }
 
 static fopt_status cpu_step(fopt_optimizer *opt)
@@ -132,17 +217,8 @@ static fopt_status cpu_step(fopt_optimizer *opt)
     const fopt_options *o = &opt->options;
     const int64_t k = s->step + 1;
     const double lr = fopt_schedule_eval(&o->schedule, s->epoch);
-    const step_scalars c = make_scalars(o, lr, k);
-    for (size_t t = 0; t < opt->num_tensors; t++) {
-        const fopt_tensor *x = &opt->tensors[t];
-        const size_t off = opt->offsets[t];
-        if (o->algorithm == FOPT_SGD) {
-            sgd_tensor(o, &c, x->numel, x->param, x->grad, state_at(s, 0, off));
-        } else {
-            adam_tensor(o, &c, x->numel, x->param, x->grad, state_at(s, 0, off), state_at(s, 1, off),
-                        state_at(s, 2, off));
-        }
-    }
+    const fopt_cpu_scalars c = make_scalars(o, lr, k);
+    run_parallel(opt, &c, fopt_cpu_get_threads(opt));
     s->step = k;
     s->last_lr = lr;
     if (o->steps_per_epoch > 0 && k % o->steps_per_epoch == 0) {

@@ -1,0 +1,123 @@
+/*
+ * The element loops of the CPU backend, see cpu_kernels.h.
+ *
+ * Each loop is written once as an always-inline function whose option flags
+ * are compile-time constants at every call site below, so the compiler emits
+ * one branch-free, vectorizable loop per combination of options (e.g. AdamW
+ * without amsgrad) instead of testing the options per element.
+ *
+ * Arithmetic is fp32 in the order of the reference (reference.c); the only
+ * freedom the compiler takes is contracting a*b+c into fused multiply-adds
+ * where the instruction set has them (GCC's default -ffp-contract=fast),
+ * which stays far inside the tests' tolerance. No -ffast-math: NaN and
+ * infinity propagate exactly as in the reference.
+ */
+#include <math.h>
+
+#include "cpu_kernels.h"
+
+#if defined(__GNUC__)
+#define FOPT_INLINE static inline __attribute__((always_inline))
+#else
+#define FOPT_INLINE static inline
+#endif
+
+/* Several instruction sets in one binary (GCC/Clang ifunc on x86-64 ELF):
+ * portable baseline plus AVX2+FMA and AVX-512, chosen at load time. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(FOPT_CPU_NO_CLONES) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define FOPT_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define FOPT_CLONES
+#endif
+
+/* fmaxf(a, b) with C's NaN rule (a NaN operand is ignored), as a select the
+ * compiler vectorizes; the reference uses fmax on the same pair. */
+FOPT_INLINE float max_ignoring_nan(float a, float b)
+{
+    return (a >= b || b != b) ? a : b;
+}
+
+FOPT_INLINE void sgd_loop(const fopt_cpu_scalars *c, size_t n, float *restrict p, const float *restrict g,
+                          float *restrict buf, const int l2, const int momentum, const int first,
+                          const int nesterov)
+{
+    const float sign = c->sign, wd = c->weight_decay, lr = c->lr;
+    const float mom = c->momentum, damp = c->dampening_complement;
+    for (size_t i = 0; i < n; i++) {
+        float grad = sign * g[i];
+        if (l2) {
+            grad += wd * p[i];
+        }
+        if (momentum) {
+            const float b = first ? grad : mom * buf[i] + damp * grad;
+            buf[i] = b;
+            grad = nesterov ? grad + mom * b : b;
+        }
+        p[i] = p[i] - lr * grad;
+    }
+}
+
+FOPT_INLINE void adam_loop(const fopt_cpu_scalars *c, size_t n, float *restrict p, const float *restrict g,
+                           float *restrict m, float *restrict v, float *restrict vmax, const int adamw,
+                           const int l2, const int amsgrad)
+{
+    const float sign = c->sign, wd = c->weight_decay, decay = c->decoupled_decay;
+    const float b1 = c->beta1, b2 = c->beta2, omb1 = c->one_minus_beta1, omb2 = c->one_minus_beta2;
+    const float step_size = c->step_size, bc2 = c->bias_correction2_sqrt, eps = c->eps;
+    for (size_t i = 0; i < n; i++) {
+        float grad = sign * g[i];
+        float param = p[i];
+        if (adamw) {
+            param *= decay;
+        } else if (l2) {
+            grad += wd * param;
+        }
+        const float m_new = b1 * m[i] + omb1 * grad;
+        float v_new = b2 * v[i] + omb2 * grad * grad;
+        m[i] = m_new;
+        v[i] = v_new;
+        if (amsgrad) {
+            v_new = max_ignoring_nan(vmax[i], v_new);
+            vmax[i] = v_new;
+        }
+        const float denom = sqrtf(v_new) / bc2 + eps;
+        p[i] = param - step_size * m_new / denom;
+    }
+}
+
+FOPT_CLONES void fopt_cpu_sgd(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *buf)
+{
+    const int l2 = c->weight_decay != 0.0f;
+    if (!buf) {
+        if (l2) {
+            sgd_loop(c, n, p, g, buf, 1, 0, 0, 0);
+        } else {
+            sgd_loop(c, n, p, g, buf, 0, 0, 0, 0);
+        }
+    } else if (c->first_step) {
+        /* buf = grad; nesterov: grad + momentum * grad, else grad. */
+        if (l2) {
+            c->nesterov ? sgd_loop(c, n, p, g, buf, 1, 1, 1, 1) : sgd_loop(c, n, p, g, buf, 1, 1, 1, 0);
+        } else {
+            c->nesterov ? sgd_loop(c, n, p, g, buf, 0, 1, 1, 1) : sgd_loop(c, n, p, g, buf, 0, 1, 1, 0);
+        }
+    } else if (l2) {
+        c->nesterov ? sgd_loop(c, n, p, g, buf, 1, 1, 0, 1) : sgd_loop(c, n, p, g, buf, 1, 1, 0, 0);
+    } else {
+        c->nesterov ? sgd_loop(c, n, p, g, buf, 0, 1, 0, 1) : sgd_loop(c, n, p, g, buf, 0, 1, 0, 0);
+    }
+}
+
+FOPT_CLONES void fopt_cpu_adam(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *m,
+                               float *v, float *vmax)
+{
+    const int l2 = c->weight_decay != 0.0f;
+    if (c->adamw) {
+        vmax ? adam_loop(c, n, p, g, m, v, vmax, 1, 0, 1) : adam_loop(c, n, p, g, m, v, vmax, 1, 0, 0);
+    } else if (l2) {
+        vmax ? adam_loop(c, n, p, g, m, v, vmax, 0, 1, 1) : adam_loop(c, n, p, g, m, v, vmax, 0, 1, 0);
+    } else {
+        vmax ? adam_loop(c, n, p, g, m, v, vmax, 0, 0, 1) : adam_loop(c, n, p, g, m, v, vmax, 0, 0, 0);
+    }
+}

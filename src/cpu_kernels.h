@@ -1,0 +1,43 @@
+/*
+ * The element loops of the CPU backend: one fp32 SGD or Adam/AdamW update of
+ * a contiguous range. The per-step scalars are computed once per step in
+ * double and rounded to fp32 (cpu_backend.c); the loops only read them.
+ *
+ * cpu_kernels.c is compiled with -O3 -fno-math-errno (src/CMakeLists.txt) so
+ * the compiler vectorizes the loops, sqrtf included. It is built for several
+ * instruction sets where the compiler supports target_clones; the one the
+ * running CPU supports best is chosen when the library loads.
+ */
+#ifndef FOPT_CPU_KERNELS_H
+#define FOPT_CPU_KERNELS_H
+
+#include <stddef.h>
+
+typedef struct fopt_cpu_scalars {
+    float sign;                 /* -1 with maximize, else +1 */
+    float lr;
+    float weight_decay;         /* SGD/Adam L2 term; 0 skips it (PyTorch adds nothing) */
+    /* SGD */
+    float momentum;             /* 0: no momentum buffer */
+    float dampening_complement; /* 1 - dampening */
+    int nesterov;
+    int first_step;             /* SGD: the momentum buffer becomes the gradient */
+    /* Adam / AdamW */
+    int adamw;
+    int amsgrad;
+    float beta1, beta2;
+    float one_minus_beta1, one_minus_beta2;
+    float step_size;            /* lr / (1 - beta1^k) */
+    float bias_correction2_sqrt; /* sqrt(1 - beta2^k) */
+    float eps;
+    float decoupled_decay;      /* AdamW: 1 - lr * weight_decay */
+} fopt_cpu_scalars;
+
+/* p, g: n elements; buf: the momentum buffer (NULL when momentum == 0). */
+void fopt_cpu_sgd(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *buf);
+
+/* m, v: first and second moments; vmax: amsgrad's running maximum (NULL without). */
+void fopt_cpu_adam(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *m, float *v,
+                   float *vmax);
+
+#endif /* FOPT_CPU_KERNELS_H */
