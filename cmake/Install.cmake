@@ -23,6 +23,16 @@ if("CUDA::cudart" IN_LIST FOPT_STATIC_LINKS)
   set(FOPT_PACKAGE_WITH_CUDA ON)
 endif()
 
+# With CUDA, the static library holds objects that nvcc compiled as C++: they
+# call the C++ runtime (guards of function-local statics, the exception
+# personality). The shared library carries that dependency itself; users of
+# libfusedopt.a, often C programs linked by the C compiler, must be told.
+set(FOPT_PC_LIBS_PRIVATE "-pthread")
+if(FOPT_PACKAGE_WITH_CUDA AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND NOT APPLE)
+  target_link_libraries(fusedopt_static INTERFACE stdc++)
+  string(APPEND FOPT_PC_LIBS_PRIVATE " -lstdc++")
+endif()
+
 install(TARGETS fusedopt_shared fusedopt_static fusedopt_cli
   EXPORT fusedoptTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
