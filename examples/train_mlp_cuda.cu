@@ -1,6 +1,6 @@
 /*
  * The GPU half of train_mlp: the same two-layer MLP as train_mlp.c, with the
- * matrix products done by cuBLAS and the elementwise work by four tiny kernels.
+ * matrix products done by cuBLAS and the elementwise work by five tiny kernels.
  * The optimizer is the same fusedopt AdamW, created over device tensors, so
  * the library picks its CUDA backend and runs the fused update kernel on our
  * stream, evaluating the warmup + cosine schedule on the device.
@@ -314,14 +314,13 @@ extern "C" int mlp_cuda_trainer_create(mlp_trainer *t, const mlp_config *cfg, co
     s->batches = c->samples / c->batch;
     const size_t nparams = (size_t)c->hidden * c->in + c->hidden + (size_t)c->out * c->hidden + c->out;
     const size_t workspace = (size_t)32 << 20; /* 32 MiB: what cuBLAS suggests for Hopper */
-    float *params = NULL, *grads = NULL;
     if (!cuda_ok(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking), "create stream") ||
         !blas_ok(cublasCreate(&s->blas), "cublasCreate") ||
         !blas_ok(cublasSetStream(s->blas, s->stream), "cublasSetStream") ||
         !cuda_ok(cudaMalloc(&s->blas_workspace, workspace), "cudaMalloc") ||
         !blas_ok(cublasSetWorkspace(s->blas, s->blas_workspace, workspace), "cublasSetWorkspace") ||
         !dalloc(&s->x, (size_t)c->samples * c->in) || !dalloc(&s->y, (size_t)c->samples * c->out) ||
-        !dalloc(&params, nparams) || !dalloc(&grads, nparams) ||
+        !dalloc(&s->p.w1, nparams) || !dalloc(&s->g.w1, nparams) ||
         !dalloc(&s->xb, (size_t)c->batch * c->in) || !dalloc(&s->yb, (size_t)c->batch * c->out) ||
         !dalloc(&s->h, (size_t)c->batch * c->hidden) || !dalloc(&s->dh, (size_t)c->batch * c->hidden) ||
         !dalloc(&s->yhat, (size_t)c->batch * c->out) || !dalloc(&s->dy, (size_t)c->batch * c->out) ||
@@ -329,8 +328,8 @@ extern "C" int mlp_cuda_trainer_create(mlp_trainer *t, const mlp_config *cfg, co
         !cuda_ok(cudaMalloc((void **)&s->cursor, sizeof(long long)), "cudaMalloc")) {
         return 1;
     }
-    carve(c, params, &s->p);
-    carve(c, grads, &s->g);
+    carve(c, s->p.w1, &s->p);
+    carve(c, s->g.w1, &s->g);
 
     /* Upload the data and the initial weights (the CPU run starts from the same
      * ones). init->w1 is the start of one host block laid out like carve(). */
@@ -340,10 +339,10 @@ extern "C" int mlp_cuda_trainer_create(mlp_trainer *t, const mlp_config *cfg, co
     const int uploaded =
         cuda_ok(cudaMemcpy(s->x, data->x, sizeof(float) * c->samples * c->in, cudaMemcpyHostToDevice), "upload x") &&
         cuda_ok(cudaMemcpy(s->y, data->y, sizeof(float) * c->samples * c->out, cudaMemcpyHostToDevice), "upload y") &&
-        cuda_ok(cudaMemcpy(params, init->w1, sizeof(float) * nparams, cudaMemcpyHostToDevice), "upload params") &&
+        cuda_ok(cudaMemcpy(s->p.w1, init->w1, sizeof(float) * nparams, cudaMemcpyHostToDevice), "upload params") &&
         cuda_ok(cudaMemcpy(s->ones, ones, sizeof(float) * c->batch, cudaMemcpyHostToDevice), "upload ones") &&
         cuda_ok(cudaMemset(s->cursor, 0, sizeof(long long)), "zero cursor") &&
-        cuda_ok(cudaMemset(grads, 0, sizeof(float) * nparams), "zero grads");
+        cuda_ok(cudaMemset(s->g.w1, 0, sizeof(float) * nparams), "zero grads");
     free(ones);
     if (!uploaded) return 1;
 
