@@ -6,5 +6,6 @@
 
 int fopt_cmd_schedule(int argc, char **argv);
 int fopt_cmd_selftest(int argc, char **argv);
+int fopt_cmd_bench(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ typedef struct command {
 static const command commands[] = {
     {"schedule", fopt_cmd_schedule, "print a learning-rate schedule (table, csv or plot)"},
     {"selftest", fopt_cmd_selftest, "check every optimizer configuration against the CPU reference"},
+    {"bench", fopt_cmd_bench, "time fused vs unfused steps against the memory bandwidth"},
 };
 
 static void usage(FILE *out)
