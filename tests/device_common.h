@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -94,6 +95,12 @@ struct Config {
     std::string name;
     fopt_options options;
 };
+
+/* gtest prints a configuration by its name. */
+inline void PrintTo(const Config &c, std::ostream *os)
+{
+    *os << c.name;
+}
 
 /* Cosine annealing (period 2 * t_max), the epoch advancing every 2 steps. */
 inline fopt_options base_options(fopt_algorithm algorithm, double lr)
