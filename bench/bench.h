@@ -107,7 +107,7 @@ double bench_time(const bench_config *cfg, bench_step_fn step, void *ctx, int *s
 /* ---- devices ------------------------------------------------------------- */
 
 int bench_run_cpu(const bench_config *cfg, bench_table *t);
-/* GPU rows; prints why and returns 0 when no GPU bench is built or no device is present. */
+/* GPU rows; prints why and returns -1 when no GPU bench is built or no device is present. */
 int bench_run_gpu(const bench_config *cfg, bench_table *t);
 
 /* Parses the options (argv[0] is the program or subcommand) and runs. */

@@ -23,6 +23,20 @@ static void usage(const char *prog, FILE *out)
             prog);
 }
 
+/* The 1-minute load average (other processes compete for the cores), or -1. */
+static double load_average(void)
+{
+    double load = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &load) != 1) {
+            load = -1.0;
+        }
+        fclose(f);
+    }
+    return load;
+}
+
 static int make_dirs(const char *path)
 {
     char buf[1024];
@@ -110,18 +124,20 @@ int fopt_bench_main(const char *prog, int argc, char **argv)
     }
     bench_table t = {NULL, 0, 0};
     double start = bench_now();
+    double load_before = load_average();
+    int rc = 0;
     if (cfg.cpu) {
         bench_run_cpu(&cfg, &t);
     }
-    if (cfg.gpu) {
-        bench_run_gpu(&cfg, &t);
+    if (cfg.gpu && bench_run_gpu(&cfg, &t) < 0 && !cfg.cpu) {
+        rc = 1; /* --device gpu asked for and no GPU benchmark ran */
     }
     bench_fill_bandwidth(&t);
     bench_print_table(&t, stdout);
-    printf("\n%zu measurements in %.1f s. GB/s counts %s; %%bw is against the bandwidth row of the\n"
+    printf("\nload average (1 min) before %.2f, after %.2f\n", load_before, load_average());
+    printf("%zu measurements in %.1f s. GB/s counts %s; %%bw is against the bandwidth row of the\n"
            "same workload and algorithm (CPU: same thread count; GPU: best of copy and same-pattern kernels).\n",
            t.count, bench_now() - start, "the bytes an optimizer must move (AdamW 28, amsgrad 36, momentum 20, SGD 12 per param)");
-    int rc = 0;
     if (cfg.out) {
         char path[1200];
         snprintf(path, sizeof path, "%s/bench.csv", cfg.out);
@@ -148,6 +164,6 @@ int fopt_bench_main(const char *prog, int argc, char **argv)
 int bench_run_gpu(const bench_config *cfg, bench_table *t)
 {
     fprintf(stderr, "fopt_bench: no GPU benchmark in this build (configure with CUDA to get one)\n");
-    return 0;
+    return -1;
 }
 #endif
