@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The checks that need a GPU, in one run sized for about 5 minutes on a fresh
+# machine: configure and build from scratch, `ctest -L gpu`, compute-sanitizer
+# memcheck and racecheck on the GPU test binary, `fusedopt selftest --backend
+# cuda`, and `fusedopt bench --quick --device gpu` when the CLI has that command.
+#
+# Usage: scripts/gpu-check.sh [REPORT.md]
+#   default report: bench/results/gpu-check-<UTC date-time>.md
+#   environment: BUILD_DIR (default build-gpu-check), JOBS (default: all cores),
+#                BUDGET_S (seconds for the whole check, default 290)
+#
+# Every step runs under a time limit and is recorded (PASS / FAIL / SKIP,
+# seconds, last lines of output) in the report; a failed step does not stop
+# the later ones. Exits 1 if any step failed.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 1
+report=${1:-bench/results/gpu-check-$(date -u +%Y%m%d-%H%M%S).md}
+build=${BUILD_DIR:-build-gpu-check}
+jobs=${JOBS:-$(nproc)}
+budget=${BUDGET_S:-290}
+deadline=$(($(date +%s) + budget))
+mkdir -p "$(dirname "$report")" || exit 1
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+failed=0
+
+PATH=$PATH:/usr/local/cuda/bin
+sanitizer=$(command -v compute-sanitizer || true)
+
+section() { printf '\n## %s\n\n' "$1" >>"$report"; }
+
+# step NAME LIMIT_SECONDS COMMAND...: runs it, records the result and the tail
+# of its output. The limit is cut to what is left of the overall budget; a step
+# with under 5 s left is not started and counts as failed.
+step() {
+    local name=$1 limit=$2
+    shift 2
+    local log="$logs/step.log" start rc status left=$((deadline - $(date +%s)))
+    if [ "$left" -lt 5 ]; then
+        skip "$name" "not started: the ${budget}s budget of the whole check is spent"
+        failed=$((failed + 1))
+        return
+    fi
+    [ "$limit" -gt "$left" ] && limit=$left
+    echo "== $name"
+    start=$(date +%s)
+    timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ]; then status=PASS; else status=FAIL; failed=$((failed + 1)); fi
+    [ "$rc" -eq 124 ] && status="FAIL (timed out after ${limit}s)"
+    echo "   $status (rc $rc, $(($(date +%s) - start)) s)"
+    section "$name: $status"
+    {
+        printf 'Command: `%s` (rc %d, %d s)\n\n```\n' "$*" "$rc" "$(($(date +%s) - start))"
+        tail -n 40 "$log"
+        printf '```\n'
+    } >>"$report"
+}
+
+skip() { # NAME REASON
+    echo "== $1: SKIP ($2)"
+    section "$1: SKIP"
+    echo "$2" >>"$report"
+}
+
+{
+    echo "# fusedopt GPU check, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo
+    echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+    echo
+    echo '## Machine and versions'
+    echo
+    echo '```'
+    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,clocks.max.sm,clocks.max.mem --format=csv 2>&1
+    nvidia-smi 2>&1 | head -n 15
+    nvcc --version 2>&1 | tail -n 2
+    echo "compute-sanitizer: ${sanitizer:-not found} $([ -n "$sanitizer" ] && "$sanitizer" --version 2>&1 | tail -n 1)"
+    cmake --version 2>&1 | head -n 1
+    ${CC:-cc} --version 2>&1 | head -n 1
+    echo "CPU: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2)"
+    echo '```'
+} >"$report"
+
+# The GPU's own architecture only: a third of the nvcc work of the default list.
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+arch_flag=()
+[ -n "$arch" ] && arch_flag=(-DCMAKE_CUDA_ARCHITECTURES="$arch")
+
+# Without a visible GPU the gpu tests would all skip and pass.
+step "GPU visible" 30 nvidia-smi -L
+rm -rf "$build"
+step "configure" 60 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFOPT_BUILD_EMU=OFF "${arch_flag[@]}"
+step "build" 150 cmake --build "$build" -j "$jobs"
+step "ctest -L gpu" 60 ctest --test-dir "$build" -L gpu --output-on-failure --timeout 60
+
+tests="$build/tests/fusedopt_gpu_tests"
+if [ -z "$sanitizer" ]; then
+    skip "compute-sanitizer" "compute-sanitizer not found"
+    failed=$((failed + 1))
+elif [ ! -x "$tests" ]; then
+    skip "compute-sanitizer" "$tests was not built"
+    failed=$((failed + 1))
+else
+    # memcheck: every test but the 1M-element one (memcheck is ~50x slower);
+    # racecheck: the shared-memory handoff of every kernel variant.
+    step "compute-sanitizer memcheck" 90 "$sanitizer" --tool memcheck --leak-check full --error-exitcode 1 \
+        "$tests" --gtest_filter=-DeviceStepLarge.*
+    step "compute-sanitizer racecheck" 45 "$sanitizer" --tool racecheck --error-exitcode 1 \
+        "$tests" --gtest_filter='AllConfigs/DeviceStep.SizesMatchReference/*:DeviceGraph.*'
+fi
+
+cli="$build/fusedopt"
+step "fusedopt selftest" 30 "$cli" selftest --backend cuda
+if [ -x "$cli" ] && "$cli" --help 2>/dev/null | grep -qE '^ +bench '; then
+    step "fusedopt bench --quick" 60 "$cli" bench --quick --device gpu
+else
+    skip "fusedopt bench" "the fusedopt CLI has no bench command"
+fi
+
+section "Summary"
+if [ "$failed" -eq 0 ]; then
+    echo "All steps passed." | tee -a "$report"
+else
+    echo "$failed step(s) failed." | tee -a "$report"
+fi
+echo "report: $report"
+[ "$failed" -eq 0 ]
