@@ -73,7 +73,7 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.one_minus_beta1 = (float)(1.0 - o->beta1);
     c.one_minus_beta2 = (float)(1.0 - o->beta2);
     c.step_size = (float)(lr / (1.0 - pow(o->beta1, (double)k)));
-    c.bias_correction2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)k));
+    c.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)k)));
     c.eps = (float)o->eps;
     c.decoupled_decay = (float)(1.0 - lr * o->weight_decay);
     return c;

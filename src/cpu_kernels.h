@@ -28,7 +28,7 @@ typedef struct fopt_cpu_scalars {
     float beta1, beta2;
     float one_minus_beta1, one_minus_beta2;
     float step_size;            /* lr / (1 - beta1^k) */
-    float bias_correction2_sqrt; /* sqrt(1 - beta2^k) */
+    float inv_bias_correction2_sqrt; /* 1 / sqrt(1 - beta2^k), rounded once from double */
     float eps;
     float decoupled_decay;      /* AdamW: 1 - lr * weight_decay */
 } fopt_cpu_scalars;
