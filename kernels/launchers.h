@@ -26,8 +26,9 @@ extern "C" {
 #define FOPT_MAX_STATE 3
 
 /* One parameter tensor as the kernels see it. state[k] points at this
- * tensor's slice of state array k (unused entries are NULL). vec_ok is 1 when
- * param, grad and every used state pointer are 16-byte aligned. */
+ * tensor's slice of state array k (unused entries are NULL); the backend
+ * starts every slice on a 16-byte boundary. vec_ok is 1 when param and grad
+ * are 16-byte aligned too. */
 typedef struct fopt_kernel_tensor {
     float *param;
     const float *grad;
