@@ -195,6 +195,7 @@ int bench_plot(const bench_table *t, const char *dir, const char *device)
     snprintf(png, sizeof png, "%s/%s_sweep.png", dir, device);
     int series = write_sweep_data(t, dat, device, titles, dashes, sizeof titles);
     if (series <= 0) {
+        remove(dat); /* no sweep rows for this device */
         return series;
     }
     FILE *f = fopen(gp, "w");
@@ -204,7 +205,8 @@ int bench_plot(const bench_table *t, const char *dir, const char *device)
     fprintf(f,
             "# fusedopt bench: effective GB/s against parameter count, %s, AdamW (28 bytes/param).\n"
             "# Regenerate: gnuplot %s_sweep.gp (in this directory)\n"
-            "set terminal png size 1100,700\n"
+            "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) { set terminal pngcairo size 1100,700 } "
+            "else { set terminal png size 1100,700 }\n"
             "set output '%s_sweep.png'\n"
             "set title 'fusedopt %s: AdamW step, effective GB/s vs size (dashed: bandwidth loop, same run)'\n"
             "set logscale x\nset xlabel 'parameters'\nset ylabel 'GB/s (28 bytes/param)'\n"
