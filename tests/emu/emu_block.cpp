@@ -30,7 +30,8 @@ struct Block {
     unsigned nthreads, next, done;
     Fiber *current;              /* fiber running now; null outside kernels */
     unsigned at_barrier;
-    void *barrier_site;          /* return address of the __syncthreads waited at */
+    const char *barrier_file;    /* source position of the __syncthreads waited at */
+    int barrier_line;
     Fiber *barrier_waiter[kMaxThreads];
     Fiber *ready[kMaxThreads];   /* ring of fibers that may continue */
     unsigned ready_head, ready_count;
@@ -210,18 +211,19 @@ unsigned vote(unsigned mask, int pred, unsigned *participants, const char *what)
 
 } // namespace fopt_emu
 
-__attribute__((noinline)) void __syncthreads(void)
+void fopt_emu_syncthreads(const char *file, int line)
 {
     using namespace fopt_emu;
-    void *site = __builtin_return_address(0);
     Fiber *self = running_fiber("__syncthreads");
-    if (block.at_barrier == 0)
-        block.barrier_site = site;
-    else if (site != block.barrier_site)
-        fatal("divergent __syncthreads in block (%u,%u,%u): thread %u waits at call site %p "
-              "while %u threads wait at %p",
-              blockIdx.x, blockIdx.y, blockIdx.z, self->thread, site, block.at_barrier,
-              block.barrier_site);
+    if (block.at_barrier == 0) {
+        block.barrier_file = file;
+        block.barrier_line = line;
+    } else if (line != block.barrier_line || std::strcmp(file, block.barrier_file) != 0) {
+        fatal("divergent __syncthreads in block (%u,%u,%u): thread %u waits at %s:%d "
+              "while %u threads wait at %s:%d",
+              blockIdx.x, blockIdx.y, blockIdx.z, self->thread, file, line, block.at_barrier,
+              block.barrier_file, block.barrier_line);
+    }
     if (block.at_barrier + 1 == block.nthreads) {
         for (unsigned i = 0; i < block.at_barrier; ++i)
             make_ready(block.barrier_waiter[i]);

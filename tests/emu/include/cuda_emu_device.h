@@ -16,9 +16,11 @@ inline thread_local dim3 blockDim;
 inline thread_local dim3 gridDim;
 constexpr int warpSize = 32;
 
-/* Block barrier. Out of line on purpose: the harness tells call sites apart
- * by return address to report threads waiting at different barriers. */
-void __syncthreads(void);
+/* Block barrier. The harness tells barriers apart by source position (file
+ * and line survive inlining, unrolling and tail merging, return addresses do
+ * not) to report threads waiting at different barriers. */
+void fopt_emu_syncthreads(const char *file, int line);
+#define __syncthreads() fopt_emu_syncthreads(__FILE__, __LINE__)
 void __syncwarp(unsigned int mask = 0xffffffffu);
 
 namespace fopt_emu {
