@@ -114,7 +114,7 @@ fi
 cli="$build/fusedopt"
 step "fusedopt selftest" 30 "$cli" selftest --backend cuda
 if [ -x "$cli" ] && "$cli" --help 2>/dev/null | grep -qE '^ +bench '; then
-    step "fusedopt bench --quick" 60 "$cli" bench --quick --device gpu
+    step "fusedopt bench --quick" 60 "$cli" bench --quick --device gpu --out "${report%.md}-bench"
 else
     skip "fusedopt bench" "the fusedopt CLI has no bench command"
 fi
