@@ -137,11 +137,32 @@ typedef struct fopt_options {
      * N > 0 = also advanced by one after every N optimizer steps. */
     int64_t steps_per_epoch;
     void *stream;            /* cudaStream_t for the CUDA backend; NULL = legacy default stream */
+    /* Gradient scaling (PyTorch GradScaler): the user multiplies the loss by
+     * the loss scale (fopt_device_loss_scale) before the backward pass. Each
+     * step then checks every gradient for inf/NaN on the device: if any is
+     * found the step changes nothing (parameters, state, step and epoch
+     * counters) and the scale is multiplied by backoff_factor; otherwise the
+     * gradients are divided by the scale inside the update, and after
+     * growth_interval consecutive good steps the scale is multiplied by
+     * growth_factor. fopt_get_counters' step counts the steps not skipped.
+     * The scale fields are validated only when grad_scaling is nonzero. */
+    int grad_scaling;        /* 0 = off (default), nonzero = on */
+    double init_scale;       /* > 0, finite; default 65536 (2^16) */
+    double growth_factor;    /* > 1, finite; default 2 */
+    double backoff_factor;   /* in (0, 1); default 0.5 */
+    int64_t growth_interval; /* >= 1; default 2000 */
+    /* Gradient clipping by the global L2 norm of the (unscaled) gradients of
+     * all tensors, as torch.nn.utils.clip_grad_norm_: the gradients are
+     * multiplied by min(1, max_grad_norm / (norm + 1e-6)). >= 0, finite;
+     * 0 = off (default). */
+    double max_grad_norm;
 } fopt_options;
 
 /* PyTorch's defaults for `algorithm`: lr 1e-3 (constant schedule),
  * SGD momentum 0, dampening 0; Adam betas (0.9, 0.999), eps 1e-8, weight
- * decay 0 (AdamW: 1e-2); backend AUTO; steps_per_epoch 0. */
+ * decay 0 (AdamW: 1e-2); backend AUTO; steps_per_epoch 0; grad_scaling off
+ * with GradScaler's defaults (init_scale 65536, growth_factor 2,
+ * backoff_factor 0.5, growth_interval 2000); max_grad_norm 0 (no clipping). */
 fopt_options fopt_default_options(fopt_algorithm algorithm);
 
 /* One parameter tensor: fp32 parameters and gradients of `numel` elements.
@@ -192,26 +213,16 @@ fopt_status fopt_get_counters(fopt_optimizer *opt, int64_t *step, int64_t *epoch
  * epoch 0 before any step). Synchronizing. */
 fopt_status fopt_get_last_lr(fopt_optimizer *opt, double *lr);
 
-/* ------------------------------------------------------------------ */
-/* Checkpoints                                                         */
-/* ------------------------------------------------------------------ */
+/* The current loss scale (options.grad_scaling). Synchronizing.
+ * FOPT_ERROR_NOT_SUPPORTED when grad_scaling is off. */
+fopt_status fopt_get_scale(fopt_optimizer *opt, double *scale);
 
-/* Saves the optimizer's options, step and epoch counters, last lr and every
- * state array (momentum buffers, moments) to `path`; parameters are the
- * caller's and are not saved. Atomic: the file is written next to `path`,
- * fsync'ed and renamed over it, so `path` holds either the old or the new
- * checkpoint; on failure (FOPT_ERROR_IO with the system's reason) the
- * temporary file is removed. Synchronizing. Either backend; the format
- * (versioned, little-endian, CRC-32 checked) is the same for both. */
-fopt_status fopt_save(fopt_optimizer *opt, const char *path);
-
-/* Restores a checkpoint written by fopt_save into `opt`, which must have the
- * same algorithm, hyperparameters, schedule and tensor sizes (the backend may
- * differ). The whole file is read and validated first; a file that is not
- * loadable changes nothing and returns FOPT_ERROR_IO, _CHECKPOINT_CORRUPT
- * (bad magic, truncated, checksum), _CHECKPOINT_VERSION or
- * _CHECKPOINT_MISMATCH (message names the field or tensor). Synchronizing. */
-fopt_status fopt_load(fopt_optimizer *opt, const char *path);
+/* Where the current loss scale lives (one fp32 value): device memory on the
+ * CUDA backend, host memory on the CPU backend. The pointer is fixed for the
+ * optimizer's lifetime; a backward pass enqueued on the handle's stream may
+ * read it to multiply the loss, with no synchronization. Each fopt_step
+ * updates it in stream order. FOPT_ERROR_NOT_SUPPORTED when grad_scaling is off. */
+fopt_status fopt_device_loss_scale(fopt_optimizer *opt, const float **scale);
 
 #ifdef __cplusplus
 }

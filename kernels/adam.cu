@@ -3,7 +3,7 @@
  * single-tensor semantics), with amsgrad and maximize.
  *
  * Computes, for every element of every tensor, at optimizer step k:
- *   g = maximize ? -grad : grad
+ *   g = (maximize ? -grad : grad) * grad_factor
  *   Adam:  g += weight_decay * p          AdamW: p *= 1 - lr * weight_decay
  *   m = lerp(m, g, 1 - beta1)             (= beta1 * m + (1 - beta1) * g)
  *   v = beta2 * v + (1 - beta2) * g * g
@@ -14,6 +14,10 @@
  * schedule and the bias corrections once in double and shares the fp32
  * scalars through shared memory; block 0 records lr in counters->last_lr.
  * The element math is fp32.
+ * With gradient scaling or clipping (scaler != NULL, grad_scaler.h) thread 0
+ * also reads grad_factor = clip / scale and the skip flag the pre-pass set;
+ * a skipped step returns before touching any element or last_lr.
+ * Without, grad_factor is 1 (an exact multiply).
  *
  * Launch: `grid` blocks (a few per SM, at most one per chunk) of
  * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
@@ -36,10 +40,11 @@ struct fopt_adam_update {
     float step_size;     /* lr / (1 - beta1^k) */
     float bias_correction2_sqrt;
     int maximize;
+    float grad_factor;   /* 1 / loss scale * clip coefficient; 1 without scaling or clipping */
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
-        float g = maximize ? -grad : grad;
+        float g = (maximize ? -grad : grad) * grad_factor;
         p = p * param_decay;
         if (weight_decay != 0.0f) {
             g = g + weight_decay * p;
@@ -72,10 +77,12 @@ struct fopt_adam_args {
 
 template <int NSTATE>
 __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *counters,
-                                 fopt_schedule schedule, fopt_adam_args args)
+                                 const fopt_grad_scaler *scaler, fopt_schedule schedule, fopt_adam_args args)
 {
     __shared__ fopt_adam_update<NSTATE> shared_update;
+    __shared__ int skip;
     if (threadIdx.x == 0) {
+        skip = scaler && scaler->skip;
         const double lr = fopt_schedule_eval(&schedule, counters->epoch);
         const double k = (double)(counters->step + 1);
         fopt_adam_update<NSTATE> u;
@@ -88,18 +95,23 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
         u.step_size = (float)(lr / (1.0 - pow(args.beta1, k)));
         u.bias_correction2_sqrt = (float)sqrt(1.0 - pow(args.beta2, k));
         u.maximize = args.maximize;
+        u.grad_factor = scaler ? scaler->grad_factor : 1.0f;
         shared_update = u;
-        if (blockIdx.x == 0) {
+        if (blockIdx.x == 0 && !skip) {
             counters->last_lr = lr;
         }
     }
     __syncthreads();
+    if (skip) {
+        return;
+    }
     const fopt_adam_update<NSTATE> update = shared_update;
     fopt_for_each_element<NSTATE>(table, update);
 }
 
 extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table,
-                                        fopt_device_counters *counters, unsigned grid, cudaStream_t stream)
+                                        fopt_device_counters *counters, const fopt_grad_scaler *scaler,
+                                        unsigned grid, cudaStream_t stream)
 {
     const fopt_schedule schedule = options->schedule;
     fopt_adam_args args;
@@ -110,9 +122,9 @@ extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_
     args.decoupled = options->algorithm == FOPT_ADAMW;
     args.maximize = options->maximize != 0;
     if (options->amsgrad) {
-        KLAUNCH(fopt_adam_kernel<3>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, schedule, args);
+        KLAUNCH(fopt_adam_kernel<3>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
     } else {
-        KLAUNCH(fopt_adam_kernel<2>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, schedule, args);
+        KLAUNCH(fopt_adam_kernel<2>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
     }
     return cudaGetLastError();
 }

@@ -2,7 +2,9 @@
  * The device-resident counters (fopt_device_counters: int64 step, int64
  * epoch, double last_lr) and the tiny kernels that change them in stream
  * order, so the host never reads them during training:
- *   advance: step += 1; if steps_per_epoch > 0 and step % steps_per_epoch == 0: epoch += 1
+ *   advance: with gradient scaling or clipping, first the scale update
+ *            (fopt_scaler_update); a skipped step ends there. Then
+ *            step += 1; if steps_per_epoch > 0 and step % steps_per_epoch == 0: epoch += 1
  *   add_epochs: epoch += delta        (scheduler step)
  *   set_epoch: epoch = value          (resume; the value is a kernel argument,
  *                                      no host-to-device copy)
@@ -12,8 +14,16 @@
 #include "launch.cuh"
 #include "launchers.h"
 
-__global__ void fopt_advance_counters_kernel(fopt_device_counters *counters, int64_t steps_per_epoch)
+__global__ void fopt_advance_counters_kernel(fopt_device_counters *counters, fopt_grad_scaler *scaler,
+                                             fopt_scaler_args args, int64_t steps_per_epoch)
 {
+    if (scaler) {
+        const int skipped = scaler->skip;
+        fopt_scaler_update(scaler, &args);
+        if (skipped) {
+            return;
+        }
+    }
     const int64_t step = counters->step + 1;
     counters->step = step;
     if (steps_per_epoch > 0 && step % steps_per_epoch == 0) {
@@ -38,10 +48,11 @@ __global__ void fopt_reset_counters_kernel(fopt_device_counters *counters, doubl
     counters->last_lr = lr;
 }
 
-extern "C" cudaError_t fopt_launch_advance_counters(fopt_device_counters *counters, int64_t steps_per_epoch,
+extern "C" cudaError_t fopt_launch_advance_counters(fopt_device_counters *counters, fopt_grad_scaler *scaler,
+                                                    fopt_scaler_args args, int64_t steps_per_epoch,
                                                     cudaStream_t stream)
 {
-    KLAUNCH(fopt_advance_counters_kernel, 1, 1, 0, stream, counters, steps_per_epoch);
+    KLAUNCH(fopt_advance_counters_kernel, 1, 1, 0, stream, counters, scaler, args, steps_per_epoch);
     return cudaGetLastError();
 }
 

@@ -12,6 +12,7 @@
 #include <cuda_runtime_api.h>
 
 #include "fusedopt.h"
+#include "grad_scaler.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,15 +65,25 @@ typedef struct fopt_device_counters {
 /* The update of optimizer step k = counters->step + 1 over every chunk, with
  * lr = schedule(counters->epoch); block 0 records that lr in last_lr.
  * `grid` blocks of FOPT_BLOCK_THREADS walk the chunks grid-stride (any
- * grid >= 1 is correct). options->algorithm selects the launcher. */
+ * grid >= 1 is correct). options->algorithm selects the launcher.
+ * scaler (NULL: no scaling or clipping): the gradients are multiplied by
+ * scaler->grad_factor, and the kernel changes nothing when scaler->skip. */
 cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_table table,
-                            fopt_device_counters *counters, unsigned grid, cudaStream_t stream);
+                            fopt_device_counters *counters, const fopt_grad_scaler *scaler, unsigned grid,
+                            cudaStream_t stream);
 cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table,
-                             fopt_device_counters *counters, unsigned grid, cudaStream_t stream);
+                             fopt_device_counters *counters, const fopt_grad_scaler *scaler, unsigned grid,
+                             cudaStream_t stream);
 
-/* step += 1; then, if steps_per_epoch > 0 divides step, epoch += 1. */
-cudaError_t fopt_launch_advance_counters(fopt_device_counters *counters, int64_t steps_per_epoch,
-                                         cudaStream_t stream);
+/* The gradient pre-pass (grad_stats.cu): `grid` per-block sums of squares
+ * into partials[0 .. grid), then skip and grad_factor of `scaler`. */
+cudaError_t fopt_launch_grad_stats(fopt_chunk_table table, double *partials, unsigned grid,
+                                   fopt_grad_scaler *scaler, fopt_scaler_args args, cudaStream_t stream);
+
+/* With a scaler: the scale update (fopt_scaler_update); a skipped step stops
+ * here. Then step += 1 and, if steps_per_epoch > 0 divides step, epoch += 1. */
+cudaError_t fopt_launch_advance_counters(fopt_device_counters *counters, fopt_grad_scaler *scaler,
+                                         fopt_scaler_args args, int64_t steps_per_epoch, cudaStream_t stream);
 /* epoch += delta. */
 cudaError_t fopt_launch_add_epochs(fopt_device_counters *counters, int64_t delta, cudaStream_t stream);
 /* epoch = value. */

@@ -2,7 +2,7 @@
  * Fused multi-tensor SGD step (torch.optim.SGD, single-tensor semantics).
  *
  * Computes, for every element of every tensor, at optimizer step k:
- *   g = maximize ? -grad : grad
+ *   g = (maximize ? -grad : grad) * grad_factor
  *   g += weight_decay * p                                  (if weight_decay != 0)
  *   buf = (k == 1) ? g : momentum * buf + (1 - dampening) * g   (if momentum != 0)
  *   g = nesterov ? g + momentum * buf : buf                     (if momentum != 0)
@@ -11,6 +11,10 @@
  * from the device-resident counters. Thread 0 of each block evaluates the
  * schedule once in double and shares the fp32 scalars through shared memory;
  * block 0 records lr in counters->last_lr. The element math is fp32.
+ * With gradient scaling or clipping (scaler != NULL, grad_scaler.h) thread 0
+ * also reads grad_factor = clip / scale and the skip flag the pre-pass set;
+ * a skipped step returns before touching any element or last_lr.
+ * Without, grad_factor is 1 (an exact multiply).
  *
  * Launch: `grid` blocks (a few per SM, at most one per chunk) of
  * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
@@ -31,10 +35,11 @@ struct fopt_sgd_update {
     int first_step;
     int nesterov;
     int maximize;
+    float grad_factor;   /* 1 / loss scale * clip coefficient; 1 without scaling or clipping */
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
-        float g = maximize ? -grad : grad;
+        float g = (maximize ? -grad : grad) * grad_factor;
         if (weight_decay != 0.0f) {
             g = g + weight_decay * p;
         }
@@ -58,10 +63,12 @@ struct fopt_sgd_args {
 
 template <int NSTATE>
 __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *counters,
-                                fopt_schedule schedule, fopt_sgd_args args)
+                                const fopt_grad_scaler *scaler, fopt_schedule schedule, fopt_sgd_args args)
 {
     __shared__ fopt_sgd_update<NSTATE> shared_update;
+    __shared__ int skip;
     if (threadIdx.x == 0) {
+        skip = scaler && scaler->skip;
         const double lr = fopt_schedule_eval(&schedule, counters->epoch);
         fopt_sgd_update<NSTATE> u;
         u.lr = (float)lr;
@@ -71,18 +78,23 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
         u.first_step = counters->step == 0;
         u.nesterov = args.nesterov;
         u.maximize = args.maximize;
+        u.grad_factor = scaler ? scaler->grad_factor : 1.0f;
         shared_update = u;
-        if (blockIdx.x == 0) {
+        if (blockIdx.x == 0 && !skip) {
             counters->last_lr = lr;
         }
     }
     __syncthreads();
+    if (skip) {
+        return;
+    }
     const fopt_sgd_update<NSTATE> update = shared_update;
     fopt_for_each_element<NSTATE>(table, update);
 }
 
 extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_table table,
-                                       fopt_device_counters *counters, unsigned grid, cudaStream_t stream)
+                                       fopt_device_counters *counters, const fopt_grad_scaler *scaler,
+                                       unsigned grid, cudaStream_t stream)
 {
     const fopt_schedule schedule = options->schedule;
     fopt_sgd_args args;
@@ -92,9 +104,9 @@ extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_t
     args.nesterov = options->nesterov != 0;
     args.maximize = options->maximize != 0;
     if (options->momentum != 0.0) {
-        KLAUNCH(fopt_sgd_kernel<1>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, schedule, args);
+        KLAUNCH(fopt_sgd_kernel<1>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
     } else {
-        KLAUNCH(fopt_sgd_kernel<0>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, schedule, args);
+        KLAUNCH(fopt_sgd_kernel<0>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
     }
     return cudaGetLastError();
 }

@@ -10,11 +10,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "cpu_backend.h"
 #include "cpu_kernels.h"
+#include "grad_scaler.h"
 #include "internal.h"
 #include "schedule_eval.h"
 
@@ -23,6 +23,7 @@ typedef struct cpu_state {
     int64_t step;
     int64_t epoch;
     double last_lr;
+    fopt_grad_scaler scaler; /* gradient scaling / clipping (grad_scaler.h) */
     int threads;      /* set by fopt_cpu_set_threads; 0: the heuristic's choice */
     int auto_threads; /* the heuristic's choice for total_numel, fixed at create */
 } cpu_state;
@@ -61,6 +62,7 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
 {
     fopt_cpu_scalars c;
     c.sign = o->maximize ? -1.0f : 1.0f;
+    c.grad_factor = 1.0f;
     c.lr = (float)lr;
     c.weight_decay = (float)o->weight_decay;
     c.momentum = (float)o->momentum;
@@ -173,6 +175,10 @@ static fopt_status cpu_create(fopt_optimizer *opt)
         }
     }
     s->last_lr = fopt_schedule_eval(&opt->options.schedule, 0);
+    s->scaler = fopt_scaler_initial(&opt->options);
+    if (opt->options.grad_scaling) {
+        opt->loss_scale = &s->scaler.scale;
+    }
     s->auto_threads = fopt_cpu_default_threads(opt->total_numel);
     opt->backend_state = s;
     return FOPT_SUCCESS;
@@ -212,14 +218,35 @@ fopt_status fopt_cpu_set_threads(fopt_optimizer *opt, int threads)
     return FOPT_SUCCESS;
 }
 
+/* With scaling or clipping: the gradient pre-pass on the calling thread, a
+ * skipped step ends after the scale update; the update then multiplies the
+ * gradients by grad_factor. */
 static fopt_status cpu_step(fopt_optimizer *opt)
 {
     cpu_state *s = opt->backend_state;
     const fopt_options *o = &opt->options;
     const int64_t k = s->step + 1;
     const double lr = fopt_schedule_eval(&o->schedule, s->epoch);
-    const fopt_cpu_scalars c = make_scalars(o, lr, k);
-    run_parallel(opt, &c, fopt_cpu_get_threads(opt));
+    fopt_cpu_scalars c = make_scalars(o, lr, k);
+    if (fopt_scaler_needed(o)) {
+        const fopt_scaler_args args = fopt_make_scaler_args(o);
+        double sum = 0.0;
+        for (size_t t = 0; t < opt->num_tensors; t++) {
+            sum += fopt_cpu_sum_squares(opt->tensors[t].numel, opt->tensors[t].grad);
+        }
+        fopt_scaler_combine(&s->scaler, &args, sum);
+        const int skipped = s->scaler.skip;
+        c.grad_factor = s->scaler.grad_factor;
+        if (!skipped) {
+            run_parallel(opt, &c, fopt_cpu_get_threads(opt));
+        }
+        fopt_scaler_update(&s->scaler, &args);
+        if (skipped) {
+            return FOPT_SUCCESS;
+        }
+    } else {
+        run_parallel(opt, &c, fopt_cpu_get_threads(opt));
+    }
     s->step = k;
     s->last_lr = lr;
     if (o->steps_per_epoch > 0 && k % o->steps_per_epoch == 0) {
@@ -251,28 +278,12 @@ static fopt_status cpu_read_counters(fopt_optimizer *opt, int64_t *step, int64_t
     return FOPT_SUCCESS;
 }
 
-static fopt_status cpu_copy_state(fopt_optimizer *opt, int array, size_t tensor, float *host, int to_host)
+static fopt_status cpu_read_scale(fopt_optimizer *opt, double *scale)
 {
-    const cpu_state *s = opt->backend_state;
-    const size_t n = opt->tensors[tensor].numel;
-    if (n == 0) {
-        return FOPT_SUCCESS;
-    }
-    float *slice = s->arrays[array] + opt->offsets[tensor];
-    memcpy(to_host ? host : slice, to_host ? slice : host, n * sizeof(float));
-    return FOPT_SUCCESS;
-}
-
-static fopt_status cpu_set_counters(fopt_optimizer *opt, int64_t step, int64_t epoch, double last_lr)
-{
-    cpu_state *s = opt->backend_state;
-    s->step = step;
-    s->epoch = epoch;
-    s->last_lr = last_lr;
+    *scale = *opt->loss_scale;
     return FOPT_SUCCESS;
 }
 
 const fopt_backend_ops fopt_cpu_backend_ops = {
-    cpu_create,        cpu_destroy,    cpu_step, cpu_add_epochs, cpu_set_epoch, cpu_read_counters,
-    cpu_copy_state,    cpu_set_counters,
+    cpu_create, cpu_destroy, cpu_step, cpu_add_epochs, cpu_set_epoch, cpu_read_counters, cpu_read_scale,
 };

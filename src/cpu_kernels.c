@@ -43,10 +43,10 @@ FOPT_INLINE void sgd_loop(const fopt_cpu_scalars *c, size_t n, float *restrict p
                           float *restrict buf, const int l2, const int momentum, const int first,
                           const int nesterov)
 {
-    const float sign = c->sign, wd = c->weight_decay, lr = c->lr;
+    const float sign = c->sign, gf = c->grad_factor, wd = c->weight_decay, lr = c->lr;
     const float mom = c->momentum, damp = c->dampening_complement;
     for (size_t i = 0; i < n; i++) {
-        float grad = sign * g[i];
+        float grad = sign * g[i] * gf;
         if (l2) {
             grad += wd * p[i];
         }
@@ -63,11 +63,11 @@ FOPT_INLINE void adam_loop(const fopt_cpu_scalars *c, size_t n, float *restrict 
                            float *restrict m, float *restrict v, float *restrict vmax, const int adamw,
                            const int l2, const int amsgrad)
 {
-    const float sign = c->sign, wd = c->weight_decay, decay = c->decoupled_decay;
+    const float sign = c->sign, gf = c->grad_factor, wd = c->weight_decay, decay = c->decoupled_decay;
     const float b1 = c->beta1, b2 = c->beta2, omb1 = c->one_minus_beta1, omb2 = c->one_minus_beta2;
     const float step_size = c->step_size, inv_bc2 = c->inv_bias_correction2_sqrt, eps = c->eps;
     for (size_t i = 0; i < n; i++) {
-        float grad = sign * g[i];
+        float grad = sign * g[i] * gf;
         float param = p[i];
         if (adamw) {
             param *= decay;
@@ -88,6 +88,15 @@ FOPT_INLINE void adam_loop(const fopt_cpu_scalars *c, size_t n, float *restrict 
         const float denom = sqrtf(v_new) * inv_bc2 + eps;
         p[i] = param - step_size * m_new / denom;
     }
+}
+
+FOPT_CLONES double fopt_cpu_sum_squares(size_t n, const float *g)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum += (double)g[i] * g[i];
+    }
+    return sum;
 }
 
 FOPT_CLONES void fopt_cpu_sgd(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *buf)

@@ -15,6 +15,7 @@
 
 typedef struct fopt_cpu_scalars {
     float sign;                 /* -1 with maximize, else +1 */
+    float grad_factor;          /* clip / loss scale (grad_scaler.h); 1 without scaling or clipping */
     float lr;
     float weight_decay;         /* SGD/Adam L2 term; 0 skips it (PyTorch adds nothing) */
     /* SGD */
@@ -32,6 +33,9 @@ typedef struct fopt_cpu_scalars {
     float eps;
     float decoupled_decay;      /* AdamW: 1 - lr * weight_decay */
 } fopt_cpu_scalars;
+
+/* The sum of g[i]^2 over n elements, in double (the gradient pre-pass). */
+double fopt_cpu_sum_squares(size_t n, const float *g);
 
 /* p, g: n elements; buf: the momentum buffer (NULL when momentum == 0). */
 void fopt_cpu_sgd(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *buf);

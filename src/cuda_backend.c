@@ -28,6 +28,8 @@ typedef struct cuda_state {
     fopt_kernel_tensor *tensors;      /* device tensor table */
     fopt_kernel_chunk *chunks;        /* device chunk table */
     fopt_device_counters *counters;
+    fopt_grad_scaler *scaler;         /* gradient scaling / clipping state, NULL when both are off */
+    double *partials;                 /* grid per-block sums of squares of the pre-pass */
     fopt_chunk_table table;
     unsigned grid;
 } cuda_state;
@@ -69,6 +71,8 @@ static void cuda_destroy(fopt_optimizer *opt)
     (void)cudaFree(s->tensors);
     (void)cudaFree(s->chunks);
     (void)cudaFree(s->counters);
+    (void)cudaFree(s->scaler);
+    (void)cudaFree(s->partials);
     (void)cudaGetLastError();
     free(s);
     opt->backend_state = NULL;
@@ -206,6 +210,21 @@ static fopt_status setup(fopt_optimizer *opt, cuda_state *s)
     if ((err = fopt_launch_reset_counters(s->counters, lr0, stream_of(opt))) != cudaSuccess) {
         return cuda_fail(opt, "cudaLaunchKernel (fopt_reset_counters_kernel)", err);
     }
+    /* upload_tables waits for the stream, so `initial` outlives its copy. */
+    const fopt_grad_scaler initial = fopt_scaler_initial(&opt->options);
+    if (fopt_scaler_needed(&opt->options)) {
+        if ((err = cudaMalloc((void **)&s->scaler, sizeof *s->scaler)) != cudaSuccess ||
+            (err = cudaMalloc((void **)&s->partials, s->grid * sizeof *s->partials)) != cudaSuccess) {
+            return cuda_fail(opt, "cudaMalloc (gradient scaler)", err);
+        }
+        err = cudaMemcpyAsync(s->scaler, &initial, sizeof initial, cudaMemcpyHostToDevice, stream_of(opt));
+        if (err != cudaSuccess) {
+            return cuda_fail(opt, "cudaMemcpyAsync (gradient scaler)", err);
+        }
+        if (opt->options.grad_scaling) {
+            opt->loss_scale = &s->scaler->scale;
+        }
+    }
     return upload_tables(opt, s, num_chunks);
 }
 
@@ -223,16 +242,24 @@ static fopt_status cuda_create(fopt_optimizer *opt)
     return status;
 }
 
+/* With scaling or clipping: pre-pass, combine, update, counters (4 launches);
+ * else update and counters. */
 static fopt_status cuda_step(fopt_optimizer *opt)
 {
     cuda_state *s = opt->backend_state;
     const int sgd = opt->options.algorithm == FOPT_SGD;
-    cudaError_t err = sgd ? fopt_launch_sgd(&opt->options, s->table, s->counters, s->grid, stream_of(opt))
-                          : fopt_launch_adam(&opt->options, s->table, s->counters, s->grid, stream_of(opt));
+    const fopt_scaler_args args = fopt_make_scaler_args(&opt->options);
+    cudaError_t err;
+    if (s->scaler &&
+        (err = fopt_launch_grad_stats(s->table, s->partials, s->grid, s->scaler, args, stream_of(opt))) != cudaSuccess) {
+        return cuda_fail(opt, "cudaLaunchKernel (fopt_grad_stats_kernel)", err);
+    }
+    err = sgd ? fopt_launch_sgd(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt))
+              : fopt_launch_adam(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt));
     if (err != cudaSuccess) {
         return cuda_fail(opt, sgd ? "cudaLaunchKernel (fopt_sgd_kernel)" : "cudaLaunchKernel (fopt_adam_kernel)", err);
     }
-    err = fopt_launch_advance_counters(s->counters, opt->options.steps_per_epoch, stream_of(opt));
+    err = fopt_launch_advance_counters(s->counters, s->scaler, args, opt->options.steps_per_epoch, stream_of(opt));
     if (err != cudaSuccess) {
         return cuda_fail(opt, "cudaLaunchKernel (fopt_advance_counters_kernel)", err);
     }
@@ -277,49 +304,23 @@ static fopt_status cuda_read_counters(fopt_optimizer *opt, int64_t *step, int64_
     return FOPT_SUCCESS;
 }
 
-/* Synchronizing copy of one tensor's slice of a state array; slices start at
- * the padded offsets of the state layout (see the top of this file). */
-static fopt_status cuda_copy_state(fopt_optimizer *opt, int array, size_t tensor, float *host, int to_host)
+/* Synchronizing: copies the loss scale back. */
+static fopt_status cuda_read_scale(fopt_optimizer *opt, double *scale)
 {
-    cuda_state *s = opt->backend_state;
-    const size_t n = opt->tensors[tensor].numel;
-    if (n == 0) {
-        return FOPT_SUCCESS;
-    }
-    size_t slice = 0;
-    for (size_t i = 0; i < tensor; i++) {
-        slice += padded(opt->tensors[i].numel);
-    }
-    float *dev = s->state[array] + slice;
-    cudaError_t err = to_host ? cudaMemcpyAsync(host, dev, n * sizeof(float), cudaMemcpyDeviceToHost, stream_of(opt))
-                              : cudaMemcpyAsync(dev, host, n * sizeof(float), cudaMemcpyHostToDevice, stream_of(opt));
+    float host = 0.0f;
+    cudaError_t err = cudaMemcpyAsync(&host, opt->loss_scale, sizeof host, cudaMemcpyDeviceToHost, stream_of(opt));
     if (err != cudaSuccess) {
-        return cuda_fail(opt, "cudaMemcpyAsync (optimizer state)", err);
+        return cuda_fail(opt, "cudaMemcpyAsync (loss scale)", err);
     }
     if ((err = cudaStreamSynchronize(stream_of(opt))) != cudaSuccess) {
-        return cuda_fail(opt, "cudaStreamSynchronize (optimizer state)", err);
+        return cuda_fail(opt, "cudaStreamSynchronize (loss scale)", err);
     }
-    return FOPT_SUCCESS;
-}
-
-/* Synchronizing: uploads the counters (ordered after earlier work on the stream). */
-static fopt_status cuda_set_counters(fopt_optimizer *opt, int64_t step, int64_t epoch, double last_lr)
-{
-    cuda_state *s = opt->backend_state;
-    const fopt_device_counters host = {step, epoch, last_lr};
-    cudaError_t err = cudaMemcpyAsync(s->counters, &host, sizeof host, cudaMemcpyHostToDevice, stream_of(opt));
-    if (err != cudaSuccess) {
-        return cuda_fail(opt, "cudaMemcpyAsync (counters)", err);
-    }
-    if ((err = cudaStreamSynchronize(stream_of(opt))) != cudaSuccess) {
-        return cuda_fail(opt, "cudaStreamSynchronize (counters)", err);
-    }
+    *scale = host;
     return FOPT_SUCCESS;
 }
 
 const fopt_backend_ops fopt_cuda_backend_ops = {
-    cuda_create,     cuda_destroy,     cuda_step, cuda_add_epochs, cuda_set_epoch, cuda_read_counters,
-    cuda_copy_state, cuda_set_counters,
+    cuda_create, cuda_destroy, cuda_step, cuda_add_epochs, cuda_set_epoch, cuda_read_counters, cuda_read_scale,
 };
 
 int fopt_cuda_usable(void)

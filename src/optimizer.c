@@ -16,6 +16,10 @@ fopt_options fopt_default_options(fopt_algorithm algorithm)
     o.beta2 = 0.999;
     o.eps = 1e-8;
     o.weight_decay = algorithm == FOPT_ADAMW ? 1e-2 : 0.0;
+    o.init_scale = 65536.0;
+    o.growth_factor = 2.0;
+    o.backoff_factor = 0.5;
+    o.growth_interval = 2000;
     return o;
 }
 
@@ -34,6 +38,33 @@ static fopt_status check_range(fopt_optimizer *opt, const char *name, double val
     if (!ok) {
         return fopt_fail(opt, FOPT_ERROR_INVALID_HYPERPARAMETER, "options.%s must be in [%g, %g%c, got %g",
                          name, lo, hi, hi_open ? ')' : ']', value);
+    }
+    return FOPT_SUCCESS;
+}
+
+/* Gradient scaling and clipping; the scale fields only when grad_scaling is on. */
+static fopt_status validate_scaling(const fopt_options *o)
+{
+    fopt_status status;
+    if ((status = check_range(NULL, "max_grad_norm", o->max_grad_norm, 0.0, 1e300, 0)) != FOPT_SUCCESS ||
+        !o->grad_scaling) {
+        return status;
+    }
+    if (!(isfinite(o->init_scale) && o->init_scale > 0.0 && o->init_scale <= 3e38)) {
+        return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER,
+                         "options.init_scale must be > 0 and finite in fp32, got %g", o->init_scale);
+    }
+    if (!(isfinite(o->growth_factor) && o->growth_factor > 1.0 && o->growth_factor <= 1e6)) {
+        return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER, "options.growth_factor must be in (1, 1e6], got %g",
+                         o->growth_factor);
+    }
+    if (!(o->backoff_factor > 0.0 && o->backoff_factor < 1.0)) {
+        return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER, "options.backoff_factor must be in (0, 1), got %g",
+                         o->backoff_factor);
+    }
+    if (o->growth_interval < 1) {
+        return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER, "options.growth_interval must be >= 1, got %lld",
+                         (long long)o->growth_interval);
     }
     return FOPT_SUCCESS;
 }
@@ -57,6 +88,9 @@ static fopt_status validate_options(const fopt_options *o)
     if (o->steps_per_epoch < 0) {
         return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER, "options.steps_per_epoch must be >= 0, got %lld",
                          (long long)o->steps_per_epoch);
+    }
+    if ((status = validate_scaling(o)) != FOPT_SUCCESS) {
+        return status;
     }
     if (o->algorithm == FOPT_SGD) {
         if ((status = check_range(NULL, "momentum", o->momentum, 0.0, 1e6, 0)) != FOPT_SUCCESS ||
@@ -297,4 +331,39 @@ fopt_status fopt_get_last_lr(fopt_optimizer *opt, double *lr)
         *lr = value;
     }
     return status;
+}
+
+static fopt_status require_scaling(fopt_optimizer *opt, const char *what)
+{
+    if (!opt->loss_scale) {
+        return fopt_fail(opt, FOPT_ERROR_NOT_SUPPORTED, "%s needs options.grad_scaling on", what);
+    }
+    return FOPT_SUCCESS;
+}
+
+fopt_status fopt_get_scale(fopt_optimizer *opt, double *scale)
+{
+    fopt_status status;
+    FOPT_ENTER(opt);
+    if (!scale) {
+        return fopt_fail(opt, FOPT_ERROR_NULL_POINTER, "scale (output) is NULL");
+    }
+    if ((status = require_scaling(opt, "fopt_get_scale")) != FOPT_SUCCESS) {
+        return status;
+    }
+    return opt->ops->read_scale(opt, scale);
+}
+
+fopt_status fopt_device_loss_scale(fopt_optimizer *opt, const float **scale)
+{
+    fopt_status status;
+    FOPT_ENTER(opt);
+    if (!scale) {
+        return fopt_fail(opt, FOPT_ERROR_NULL_POINTER, "scale (output) is NULL");
+    }
+    if ((status = require_scaling(opt, "fopt_device_loss_scale")) != FOPT_SUCCESS) {
+        return status;
+    }
+    *scale = opt->loss_scale;
+    return FOPT_SUCCESS;
 }

@@ -64,3 +64,40 @@ void fopt_reference_step(const fopt_options *options, double lr, int64_t step, s
         reference_adam(options, lr, step, n, param, grad, state);
     }
 }
+
+int fopt_reference_unscale_clip(const fopt_options *options, double scale, size_t num_tensors,
+                                const size_t *numel, double *const *grads)
+{
+    double sum_squares = 0.0;
+    for (size_t t = 0; t < num_tensors; t++) {
+        for (size_t i = 0; i < numel[t]; i++) {
+            if (options->grad_scaling && !isfinite(grads[t][i])) {
+                return 1;
+            }
+            const double g = grads[t][i] / scale;
+            sum_squares += g * g;
+        }
+    }
+    double coef = 1.0;
+    if (options->max_grad_norm > 0.0) {
+        coef = fmin(1.0, options->max_grad_norm / (sqrt(sum_squares) + 1e-6));
+    }
+    for (size_t t = 0; t < num_tensors; t++) {
+        for (size_t i = 0; i < numel[t]; i++) {
+            grads[t][i] = grads[t][i] / scale * coef;
+        }
+    }
+    return 0;
+}
+
+void fopt_reference_update_scale(const fopt_options *options, int skipped, double *scale,
+                                 int64_t *growth_tracker)
+{
+    if (skipped) {
+        *scale *= options->backoff_factor;
+        *growth_tracker = 0;
+    } else if (++*growth_tracker == options->growth_interval) {
+        *scale *= options->growth_factor;
+        *growth_tracker = 0;
+    }
+}

@@ -30,6 +30,23 @@ typedef struct fopt_reference_state {
 void fopt_reference_step(const fopt_options *options, double lr, int64_t step, size_t n,
                          double *param, const double *grad, fopt_reference_state *state);
 
+/* Gradient scaling and clipping of one step over all tensors (PyTorch
+ * GradScaler.unscale_, then torch.nn.utils.clip_grad_norm_); grads[t] holds
+ * the numel[t] gradients of tensor t as the backward pass left them (scaled).
+ * Returns 1 when the step is skipped: options->grad_scaling is on and some
+ * gradient is inf or NaN (grads are left as they are). Otherwise divides every
+ * gradient by `scale` (pass 1 without grad_scaling); then, with
+ * max_grad_norm > 0, multiplies them by min(1, max_grad_norm / (norm + 1e-6)),
+ * norm being the L2 norm of all unscaled gradients together; returns 0. */
+int fopt_reference_unscale_clip(const fopt_options *options, double scale, size_t num_tensors,
+                                const size_t *numel, double *const *grads);
+
+/* GradScaler.update after a step: skipped: scale *= backoff_factor,
+ * growth_tracker = 0; else growth_tracker += 1 and, when it reaches
+ * growth_interval, scale *= growth_factor and growth_tracker = 0. */
+void fopt_reference_update_scale(const fopt_options *options, int skipped, double *scale,
+                                 int64_t *growth_tracker);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,76 @@
+/*
+ * The gradient pre-pass of gradient scaling and clipping (grad_scaler.h):
+ *
+ *   fopt_grad_stats_kernel: block b accumulates the sum of squares of the
+ *     gradients of its chunks (grid-stride over the chunk table, the same
+ *     walk as the update kernels) in double, reduces it over the block in
+ *     shared memory (a tree of __syncthreads) and writes partials[b].
+ *   fopt_grad_combine_kernel: one thread sums partials[0 .. count) in order
+ *     (deterministic) and sets scaler->skip (grad_scaling and a non-finite
+ *     sum, i.e. some inf/NaN gradient) and scaler->grad_factor = clip / scale,
+ *     which the update kernel then reads.
+ *
+ * Launch: stats `grid` blocks of FOPT_BLOCK_THREADS (the update kernels'
+ * grid, so `grid` partials); combine one block of one thread.
+ * Memory traffic per element: read grad (4 bytes); 128-bit loads where aligned.
+ */
+#include "grad_scaler.h"
+#include "launch.cuh"
+#include "multi_tensor.cuh"
+
+__global__ void fopt_grad_stats_kernel(fopt_chunk_table table, double *partials)
+{
+    __shared__ double block_sums[FOPT_BLOCK_THREADS];
+    double sum = 0.0;
+    for (int64_t c = blockIdx.x; c < table.num_chunks; c += gridDim.x) {
+        const fopt_kernel_chunk chunk = table.chunks[c];
+        const fopt_kernel_tensor &tensor = table.tensors[chunk.tensor];
+        const float *grad = fopt_global(tensor.grad + chunk.start);
+        int scalar_from = 0;
+        if (tensor.vec_ok) {
+            const int num_vec = chunk.length / 4;
+            for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
+                const float4 g = reinterpret_cast<const float4 *>(grad)[i];
+                sum += (double)g.x * g.x + (double)g.y * g.y + (double)g.z * g.z + (double)g.w * g.w;
+            }
+            scalar_from = num_vec * 4;
+        }
+        for (int i = scalar_from + threadIdx.x; i < chunk.length; i += blockDim.x) {
+            const double g = grad[i];
+            sum += g * g;
+        }
+    }
+    block_sums[threadIdx.x] = sum;
+    __syncthreads();
+    for (int stride = FOPT_BLOCK_THREADS / 2; stride > 0; stride /= 2) {
+        if ((int)threadIdx.x < stride) {
+            block_sums[threadIdx.x] += block_sums[threadIdx.x + stride];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        partials[blockIdx.x] = block_sums[0];
+    }
+}
+
+__global__ void fopt_grad_combine_kernel(const double *partials, unsigned count, fopt_grad_scaler *scaler,
+                                         fopt_scaler_args args)
+{
+    double sum = 0.0;
+    for (unsigned b = 0; b < count; b++) {
+        sum += partials[b];
+    }
+    fopt_scaler_combine(scaler, &args, sum);
+}
+
+extern "C" cudaError_t fopt_launch_grad_stats(fopt_chunk_table table, double *partials, unsigned grid,
+                                              fopt_grad_scaler *scaler, fopt_scaler_args args, cudaStream_t stream)
+{
+    KLAUNCH(fopt_grad_stats_kernel, grid, FOPT_BLOCK_THREADS, 0, stream, table, partials);
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) {
+        return err;
+    }
+    KLAUNCH(fopt_grad_combine_kernel, 1, 1, 0, stream, partials, grid, scaler, args);
+    return cudaGetLastError();
+}

@@ -1,0 +1,277 @@
+/*
+ * Shared helpers of the gradient scaling / clipping tests
+ * (tests/test_mixed_*.cpp on the CPU backend, tests/device_mixed_*.cpp on the
+ * CUDA backend): a run that drives an optimizer through the public API next
+ * to the CPU reference with its unscale/clip/skip helpers, feeding both the
+ * same scaled gradients (optionally with an inf or NaN planted in one tensor).
+ *
+ * Buffer is the memory the tensors live in: HostFloats here, DeviceFloats
+ * (device_common.h) for the device tests; both have get/upload/download.
+ *
+ * Tolerance: as in device_common.h (atol 2e-6, rtol 2e-5): the gradient
+ * factor clip / scale is rounded to fp32 once per step (2^-24 relative), the
+ * rest is the fp32 update the other tests already bound. Scales are powers of
+ * two, so scaling the gradients is exact on both sides.
+ */
+#ifndef FOPT_TESTS_MIXED_COMMON_H
+#define FOPT_TESTS_MIXED_COMMON_H
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "fusedopt.h"
+#include "reference.h"
+
+namespace fopt_mixed {
+
+class HostFloats {
+public:
+    HostFloats(size_t count, size_t shift) : data_(count + shift + 1), shift_(shift), count_(count) {}
+    float *get() { return data_.data() + shift_; }
+    void upload(const std::vector<float> &v) { std::copy(v.begin(), v.end(), get()); }
+    std::vector<float> download() { return std::vector<float>(get(), get() + count_); }
+
+private:
+    std::vector<float> data_;
+    size_t shift_;
+    size_t count_;
+};
+
+/* What step() plants in the gradients. */
+enum class Poison { none, inf, nan };
+
+template <class Buffer>
+class MixedRun {
+public:
+    MixedRun(const fopt_options &options, const std::vector<size_t> &sizes, unsigned seed, float grad_range = 1.0f)
+        : options_(options), sizes_(sizes), rng_(seed), grad_range_(grad_range),
+          scale_(options.grad_scaling ? options.init_scale : 1.0)
+    {
+        std::vector<fopt_tensor> tensors;
+        for (size_t i = 0; i < sizes_.size(); i++) {
+            const size_t n = sizes_[i];
+            params_.push_back(std::make_unique<Buffer>(n, i % 3));
+            grads_.push_back(std::make_unique<Buffer>(n, (i + 1) % 2));
+            std::vector<float> p = random_floats(n, 1.0f);
+            params_.back()->upload(p);
+            ref_param_.emplace_back(p.begin(), p.end());
+            for (auto &s : ref_state_) {
+                s.emplace_back(n, 0.0);
+            }
+            tensors.push_back({params_.back()->get(), grads_.back()->get(), n});
+        }
+        status_ = fopt_create(&opt_, &options_, tensors.data(), tensors.size());
+    }
+    ~MixedRun() { fopt_destroy(opt_); }
+
+    fopt_status create_status() const { return status_; }
+    fopt_optimizer *opt() const { return opt_; }
+    int64_t ref_step() const { return step_; }
+    double ref_scale() const { return scale_; }
+
+    /* Gradients g * scale (g uniform in +-grad_range), `poison` planted in
+     * element `at` of tensor `tensor`; then one step on both sides. Returns
+     * whether the reference skipped it. */
+    bool step(Poison poison = Poison::none, size_t tensor = 0, size_t at = 0)
+    {
+        std::vector<std::vector<double>> ref_grad;
+        for (size_t i = 0; i < sizes_.size(); i++) {
+            std::vector<float> g = random_floats(sizes_[i], grad_range_);
+            for (float &x : g) {
+                x *= (float)scale_;
+            }
+            if (poison != Poison::none && i == tensor) {
+                g.at(at) = poison == Poison::inf ? std::numeric_limits<float>::infinity()
+                                                 : std::numeric_limits<float>::quiet_NaN();
+            }
+            grads_[i]->upload(g);
+            ref_grad.emplace_back(g.begin(), g.end());
+        }
+        EXPECT_EQ(fopt_step(opt_), FOPT_SUCCESS) << fopt_last_error(opt_);
+        std::vector<double *> pointers;
+        for (auto &g : ref_grad) {
+            pointers.push_back(g.data());
+        }
+        const int skipped =
+            fopt_reference_unscale_clip(&options_, scale_, sizes_.size(), sizes_.data(), pointers.data());
+        if (!skipped) {
+            double lr = 0;
+            EXPECT_EQ(fopt_schedule_lr(&options_.schedule, epoch_, &lr), FOPT_SUCCESS);
+            step_ += 1;
+            for (size_t i = 0; i < sizes_.size(); i++) {
+                fopt_reference_state st = {ref_state_[0][i].data(), ref_state_[1][i].data(),
+                                           ref_state_[2][i].data(), ref_state_[3][i].data()};
+                fopt_reference_step(&options_, lr, step_, sizes_[i], ref_param_[i].data(), ref_grad[i].data(), &st);
+            }
+            if (options_.steps_per_epoch > 0 && step_ % options_.steps_per_epoch == 0) {
+                epoch_ += 1;
+            }
+        }
+        if (options_.grad_scaling) {
+            fopt_reference_update_scale(&options_, skipped, &scale_, &tracker_);
+        }
+        return skipped != 0;
+    }
+
+    std::vector<std::vector<float>> params() const
+    {
+        std::vector<std::vector<float>> out;
+        for (auto &p : params_) {
+            out.push_back(p->download());
+        }
+        return out;
+    }
+
+    /* Parameters within tolerance, the step counter and (with grad_scaling)
+     * the scale equal to the reference's. */
+    void expect_matches_reference(double atol = 2e-6, double rtol = 2e-5) const
+    {
+        size_t bad = 0;
+        for (size_t i = 0; i < sizes_.size(); i++) {
+            std::vector<float> got = params_[i]->download();
+            for (size_t j = 0; j < got.size(); j++) {
+                const double want = ref_param_[i][j];
+                const double err = std::fabs((double)got[j] - want);
+                if (!(err <= atol + rtol * std::fabs(want)) && bad++ < 5) {
+                    ADD_FAILURE() << "tensor " << i << " element " << j << ": got " << got[j] << ", reference "
+                                  << want;
+                }
+            }
+        }
+        EXPECT_EQ(bad, 0u) << "elements out of tolerance";
+        int64_t step = -1, epoch = -1;
+        EXPECT_EQ(fopt_get_counters(opt_, &step, &epoch), FOPT_SUCCESS);
+        EXPECT_EQ(step, step_);
+        EXPECT_EQ(epoch, epoch_);
+        if (options_.grad_scaling) {
+            double scale = 0;
+            EXPECT_EQ(fopt_get_scale(opt_, &scale), FOPT_SUCCESS);
+            EXPECT_EQ(scale, scale_);
+        }
+    }
+
+private:
+    std::vector<float> random_floats(size_t n, float range)
+    {
+        std::uniform_real_distribution<float> dist(-range, range);
+        std::vector<float> v(n);
+        for (float &x : v) {
+            x = dist(rng_);
+        }
+        return v;
+    }
+
+    fopt_options options_;
+    std::vector<size_t> sizes_;
+    std::mt19937 rng_;
+    float grad_range_;
+    std::vector<std::unique_ptr<Buffer>> params_;
+    std::vector<std::unique_ptr<Buffer>> grads_;
+    std::vector<std::vector<double>> ref_param_;
+    std::vector<std::vector<double>> ref_state_[4];
+    fopt_optimizer *opt_ = nullptr;
+    fopt_status status_ = FOPT_SUCCESS;
+    double scale_;
+    int64_t tracker_ = 0;
+    int64_t step_ = 0;
+    int64_t epoch_ = 0;
+};
+
+/* The configurations the scaling tests run: momentum SGD (first-step buffer),
+ * nesterov, Adam with amsgrad, AdamW; cosine schedule, epoch every 2 steps. */
+inline std::vector<std::pair<const char *, fopt_options>> scaling_configs(fopt_backend backend)
+{
+    std::vector<std::pair<const char *, fopt_options>> c;
+    auto make = [&](const char *name, fopt_algorithm a, double lr) -> fopt_options & {
+        fopt_options o = fopt_default_options(a);
+        o.backend = backend;
+        o.schedule.kind = FOPT_SCHEDULE_COSINE;
+        o.schedule.base_lr = lr;
+        o.schedule.eta_min = lr / 20;
+        o.schedule.t_max = 3;
+        o.steps_per_epoch = 2;
+        o.grad_scaling = 1;
+        o.growth_interval = 3;
+        c.push_back({name, o});
+        return c.back().second;
+    };
+    make("sgd_momentum", FOPT_SGD, 0.05).momentum = 0.9;
+    fopt_options &n = make("sgd_nesterov_wd", FOPT_SGD, 0.05);
+    n.momentum = 0.8;
+    n.nesterov = 1;
+    n.weight_decay = 0.01;
+    fopt_options &a = make("adam_amsgrad", FOPT_ADAM, 0.01);
+    a.amsgrad = 1;
+    a.weight_decay = 0.05;
+    make("adamw", FOPT_ADAMW, 0.01).maximize = 1;
+    return c;
+}
+
+/* Parameter sizes: tiny, a vector tail, more than one chunk. */
+inline std::vector<size_t> scaling_sizes()
+{
+    return {3, 0, 4097, 70};
+}
+
+/* The scenario every backend runs, per configuration: step 1 overflows (inf,
+ * SGD's buffer must still start from the first good gradient), a NaN in one
+ * tensor only later, enough good steps to grow the scale twice; a skipped
+ * step leaves the parameters bit for bit. */
+template <class Buffer>
+void run_scaling_scenario(const fopt_options &options)
+{
+    MixedRun<Buffer> run(options, scaling_sizes(), 5);
+    ASSERT_EQ(run.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+    const auto before = run.params();
+    EXPECT_TRUE(run.step(Poison::inf, 2, 4096));
+    EXPECT_EQ(run.params(), before) << "a skipped first step changed the parameters";
+    run.expect_matches_reference();
+    EXPECT_EQ(run.ref_scale(), options.init_scale / 2);
+    for (int i = 0; i < 4; i++) {
+        EXPECT_FALSE(run.step());
+    }
+    run.expect_matches_reference();
+    const auto good = run.params();
+    EXPECT_TRUE(run.step(Poison::nan, 3, 69));
+    EXPECT_EQ(run.params(), good) << "a skipped step changed the parameters";
+    for (int i = 0; i < 7; i++) {
+        EXPECT_FALSE(run.step());
+    }
+    run.expect_matches_reference();
+    EXPECT_EQ(run.ref_step(), 11);
+    /* halved, grown once, halved at the NaN, grown twice */
+    EXPECT_EQ(run.ref_scale(), options.init_scale * 2);
+}
+
+/* Clipping with and without scaling: max_grad_norm below the gradient norm
+ * (clips), far above (does not), and an overflow in one tensor. */
+template <class Buffer>
+void run_clipping_scenario(fopt_options options)
+{
+    for (int scaling : {0, 1}) {
+        for (double max_norm : {0.5, 1e6}) {
+            SCOPED_TRACE(testing::Message() << "grad_scaling " << scaling << " max_grad_norm " << max_norm);
+            options.grad_scaling = scaling;
+            options.max_grad_norm = max_norm;
+            MixedRun<Buffer> run(options, scaling_sizes(), 9, 2.0f);
+            ASSERT_EQ(run.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+            for (int i = 0; i < 4; i++) {
+                run.step();
+            }
+            if (scaling) {
+                EXPECT_TRUE(run.step(Poison::inf, 0, 1));
+                run.step();
+            }
+            run.expect_matches_reference();
+        }
+    }
+}
+
+} // namespace fopt_mixed
+
+#endif /* FOPT_TESTS_MIXED_COMMON_H */
