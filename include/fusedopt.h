@@ -213,6 +213,27 @@ fopt_status fopt_get_counters(fopt_optimizer *opt, int64_t *step, int64_t *epoch
  * epoch 0 before any step). Synchronizing. */
 fopt_status fopt_get_last_lr(fopt_optimizer *opt, double *lr);
 
+/* ------------------------------------------------------------------ */
+/* Checkpoints                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Saves the optimizer's options, step and epoch counters, last lr and every
+ * state array (momentum buffers, moments) to `path`; parameters are the
+ * caller's and are not saved. Atomic: the file is written next to `path`,
+ * fsync'ed and renamed over it, so `path` holds either the old or the new
+ * checkpoint; on failure (FOPT_ERROR_IO with the system's reason) the
+ * temporary file is removed. Synchronizing. Either backend; the format
+ * (versioned, little-endian, CRC-32 checked) is the same for both. */
+fopt_status fopt_save(fopt_optimizer *opt, const char *path);
+
+/* Restores a checkpoint written by fopt_save into `opt`, which must have the
+ * same algorithm, hyperparameters, schedule and tensor sizes (the backend may
+ * differ). The whole file is read and validated first; a file that is not
+ * loadable changes nothing and returns FOPT_ERROR_IO, _CHECKPOINT_CORRUPT
+ * (bad magic, truncated, checksum), _CHECKPOINT_VERSION or
+ * _CHECKPOINT_MISMATCH (message names the field or tensor). Synchronizing. */
+fopt_status fopt_load(fopt_optimizer *opt, const char *path);
+
 /* The current loss scale (options.grad_scaling). Synchronizing.
  * FOPT_ERROR_NOT_SUPPORTED when grad_scaling is off. */
 fopt_status fopt_get_scale(fopt_optimizer *opt, double *scale);

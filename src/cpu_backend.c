@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cpu_backend.h"
@@ -278,6 +279,27 @@ static fopt_status cpu_read_counters(fopt_optimizer *opt, int64_t *step, int64_t
     return FOPT_SUCCESS;
 }
 
+static fopt_status cpu_copy_state(fopt_optimizer *opt, int array, size_t tensor, float *host, int to_host)
+{
+    const cpu_state *s = opt->backend_state;
+    const size_t n = opt->tensors[tensor].numel;
+    if (n == 0) {
+        return FOPT_SUCCESS;
+    }
+    float *slice = s->arrays[array] + opt->offsets[tensor];
+    memcpy(to_host ? host : slice, to_host ? slice : host, n * sizeof(float));
+    return FOPT_SUCCESS;
+}
+
+static fopt_status cpu_set_counters(fopt_optimizer *opt, int64_t step, int64_t epoch, double last_lr)
+{
+    cpu_state *s = opt->backend_state;
+    s->step = step;
+    s->epoch = epoch;
+    s->last_lr = last_lr;
+    return FOPT_SUCCESS;
+}
+
 static fopt_status cpu_read_scale(fopt_optimizer *opt, double *scale)
 {
     *scale = *opt->loss_scale;
@@ -285,5 +307,7 @@ static fopt_status cpu_read_scale(fopt_optimizer *opt, double *scale)
 }
 
 const fopt_backend_ops fopt_cpu_backend_ops = {
-    cpu_create, cpu_destroy, cpu_step, cpu_add_epochs, cpu_set_epoch, cpu_read_counters, cpu_read_scale,
+    cpu_create,        cpu_destroy,    cpu_step, cpu_add_epochs, cpu_set_epoch, cpu_read_counters,
+    cpu_copy_state,    cpu_set_counters,
+    cpu_read_scale,
 };

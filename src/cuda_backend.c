@@ -304,6 +304,46 @@ static fopt_status cuda_read_counters(fopt_optimizer *opt, int64_t *step, int64_
     return FOPT_SUCCESS;
 }
 
+/* Synchronizing copy of one tensor's slice of a state array; slices start at
+ * the padded offsets of the state layout (see the top of this file). */
+static fopt_status cuda_copy_state(fopt_optimizer *opt, int array, size_t tensor, float *host, int to_host)
+{
+    cuda_state *s = opt->backend_state;
+    const size_t n = opt->tensors[tensor].numel;
+    if (n == 0) {
+        return FOPT_SUCCESS;
+    }
+    size_t slice = 0;
+    for (size_t i = 0; i < tensor; i++) {
+        slice += padded(opt->tensors[i].numel);
+    }
+    float *dev = s->state[array] + slice;
+    cudaError_t err = to_host ? cudaMemcpyAsync(host, dev, n * sizeof(float), cudaMemcpyDeviceToHost, stream_of(opt))
+                              : cudaMemcpyAsync(dev, host, n * sizeof(float), cudaMemcpyHostToDevice, stream_of(opt));
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaMemcpyAsync (optimizer state)", err);
+    }
+    if ((err = cudaStreamSynchronize(stream_of(opt))) != cudaSuccess) {
+        return cuda_fail(opt, "cudaStreamSynchronize (optimizer state)", err);
+    }
+    return FOPT_SUCCESS;
+}
+
+/* Synchronizing: uploads the counters (ordered after earlier work on the stream). */
+static fopt_status cuda_set_counters(fopt_optimizer *opt, int64_t step, int64_t epoch, double last_lr)
+{
+    cuda_state *s = opt->backend_state;
+    const fopt_device_counters host = {step, epoch, last_lr};
+    cudaError_t err = cudaMemcpyAsync(s->counters, &host, sizeof host, cudaMemcpyHostToDevice, stream_of(opt));
+    if (err != cudaSuccess) {
+        return cuda_fail(opt, "cudaMemcpyAsync (counters)", err);
+    }
+    if ((err = cudaStreamSynchronize(stream_of(opt))) != cudaSuccess) {
+        return cuda_fail(opt, "cudaStreamSynchronize (counters)", err);
+    }
+    return FOPT_SUCCESS;
+}
+
 /* Synchronizing: copies the loss scale back. */
 static fopt_status cuda_read_scale(fopt_optimizer *opt, double *scale)
 {
@@ -320,7 +360,9 @@ static fopt_status cuda_read_scale(fopt_optimizer *opt, double *scale)
 }
 
 const fopt_backend_ops fopt_cuda_backend_ops = {
-    cuda_create, cuda_destroy, cuda_step, cuda_add_epochs, cuda_set_epoch, cuda_read_counters, cuda_read_scale,
+    cuda_create,     cuda_destroy,     cuda_step, cuda_add_epochs, cuda_set_epoch, cuda_read_counters,
+    cuda_copy_state, cuda_set_counters,
+    cuda_read_scale,
 };
 
 int fopt_cuda_usable(void)

@@ -21,6 +21,11 @@ typedef struct fopt_backend_ops {
     fopt_status (*set_epoch)(fopt_optimizer *opt, int64_t epoch);
     /* Synchronizing read of the counters and the lr of the most recent step. */
     fopt_status (*read_counters)(fopt_optimizer *opt, int64_t *step, int64_t *epoch, double *last_lr);
+    /* Synchronizing copy of tensor `tensor`'s slice (numel floats) of state
+     * array `array` (< fopt_state_arrays) to `host` (to_host != 0) or from it. */
+    fopt_status (*copy_state)(fopt_optimizer *opt, int array, size_t tensor, float *host, int to_host);
+    /* Synchronizing: sets the counters and the lr of the most recent step (checkpoint load). */
+    fopt_status (*set_counters)(fopt_optimizer *opt, int64_t step, int64_t epoch, double last_lr);
     /* Synchronizing read of the loss scale (only called with grad_scaling on). */
     fopt_status (*read_scale)(fopt_optimizer *opt, double *scale);
 } fopt_backend_ops;
@@ -55,6 +60,10 @@ fopt_status fopt_fail(fopt_optimizer *opt, fopt_status status, const char *forma
 
 /* Clears the message of `opt` (or the thread-local one when NULL). */
 void fopt_clear_error(fopt_optimizer *opt);
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib's crc32) of `size` bytes, continuing
+ * from `crc` (0 to start). */
+uint32_t fopt_crc32(uint32_t crc, const void *data, size_t size);
 
 /* Validates the schedule; the message names the offending field. */
 fopt_status fopt_validate_schedule(fopt_optimizer *opt, const fopt_schedule *schedule);
