@@ -5,7 +5,8 @@
 #include "bench_cpu_loops.h"
 
 /* The instruction sets the backend's loops are built for (src/cpu_kernels.c). */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(FOPT_CPU_NO_CLONES) && \
+    !defined(__SANITIZE_ADDRESS__)
 #define CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #else
 #define CLONES

@@ -60,7 +60,8 @@ bool bitwise_equal(const std::vector<std::vector<float>> &a, const std::vector<s
         return false;
     }
     for (size_t t = 0; t < a.size(); t++) {
-        if (a[t].size() != b[t].size() || std::memcmp(a[t].data(), b[t].data(), a[t].size() * sizeof(float)) != 0) {
+        if (a[t].size() != b[t].size() ||
+            (!a[t].empty() && std::memcmp(a[t].data(), b[t].data(), a[t].size() * sizeof(float)) != 0)) {
             return false;
         }
     }

@@ -1,4 +1,5 @@
-/* The `fusedopt` command-line tool: dispatches to a subcommand. */
+/* The `fusedopt` command-line tool: dispatches to a subcommand (entry.c holds
+ * main, so tests and fuzzers can call fopt_cli_main). */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ static void usage(FILE *out)
     fprintf(out, "\n'fusedopt <command> --help' describes a command's options.\n");
 }
 
-int main(int argc, char **argv)
+int fopt_cli_main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
