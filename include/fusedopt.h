@@ -223,7 +223,9 @@ fopt_status fopt_get_last_lr(fopt_optimizer *opt, double *lr);
  * fsync'ed and renamed over it, so `path` holds either the old or the new
  * checkpoint; on failure (FOPT_ERROR_IO with the system's reason) the
  * temporary file is removed. Synchronizing. Either backend; the format
- * (versioned, little-endian, CRC-32 checked) is the same for both. */
+ * (versioned, little-endian, CRC-32 checked) is the same for both.
+ * FOPT_ERROR_NOT_SUPPORTED with options.grad_scaling on (the loss scale and
+ * its growth tracker are not recorded yet); clipping alone is fine. */
 fopt_status fopt_save(fopt_optimizer *opt, const char *path);
 
 /* Restores a checkpoint written by fopt_save into `opt`, which must have the

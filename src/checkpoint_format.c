@@ -139,5 +139,11 @@ size_t fopt_ckpt_options(const fopt_options *o, fopt_ckpt_option *out)
     add_d(out, &n, "schedule.restart_decay", s->restart_decay);
     add_i(out, &n, "schedule.warmup_steps", s->warmup_steps);
     add_d(out, &n, "schedule.warmup_start_factor", s->warmup_start_factor);
+    add_i(out, &n, "grad_scaling", o->grad_scaling != 0);
+    add_d(out, &n, "init_scale", o->init_scale);
+    add_d(out, &n, "growth_factor", o->growth_factor);
+    add_d(out, &n, "backoff_factor", o->backoff_factor);
+    add_i(out, &n, "growth_interval", o->growth_interval);
+    add_d(out, &n, "max_grad_norm", o->max_grad_norm);
     return n;
 }

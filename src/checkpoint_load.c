@@ -298,6 +298,10 @@ fopt_status fopt_load(fopt_optimizer *opt, const char *path)
     if (!path) {
         return fopt_fail(opt, FOPT_ERROR_NULL_POINTER, "path is NULL");
     }
+    if (opt->options.grad_scaling) {
+        return fopt_fail(opt, FOPT_ERROR_NOT_SUPPORTED,
+                         "checkpoints do not record the loss scale yet: options.grad_scaling must be off");
+    }
     unsigned char *buf = NULL;
     size_t size = 0;
     fopt_status status = read_file(opt, path, &buf, &size);

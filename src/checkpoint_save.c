@@ -183,6 +183,10 @@ fopt_status fopt_save(fopt_optimizer *opt, const char *path)
     if (!path || !*path) {
         return fopt_fail(opt, path ? FOPT_ERROR_IO : FOPT_ERROR_NULL_POINTER, "path is %s", path ? "empty" : "NULL");
     }
+    if (opt->options.grad_scaling) {
+        return fopt_fail(opt, FOPT_ERROR_NOT_SUPPORTED,
+                         "checkpoints do not record the loss scale yet: options.grad_scaling must be off");
+    }
     const size_t len = strlen(path);
     char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
     if (!tmp) {

@@ -148,6 +148,37 @@ TEST(Checkpoint, SgdWithoutMomentumHasNoStateAndStillRoundTrips)
     EXPECT_TRUE(snapshot(a.opt) == snapshot(b.opt));
 }
 
+TEST(Checkpoint, ResumeWithGradientClippingIsBitIdentical)
+{
+    TempDir dir;
+    fopt_options o = config(FOPT_ADAMW);
+    o.max_grad_norm = 0.3;
+    Model straight(o);
+    straight.run(0, 6);
+    ASSERT_EQ(fopt_save(straight.opt, dir.file("c").c_str()), FOPT_SUCCESS) << fopt_last_error(straight.opt);
+    const auto at_save = straight.params;
+    straight.run(6, 15);
+    Model resumed(o);
+    resumed.params = at_save;
+    ASSERT_EQ(fopt_load(resumed.opt, dir.file("c").c_str()), FOPT_SUCCESS) << fopt_last_error(resumed.opt);
+    resumed.run(6, 15);
+    EXPECT_TRUE(bitwise_equal(straight.params, resumed.params));
+}
+
+TEST(Checkpoint, GradScalingIsNotSupportedYet)
+{
+    TempDir dir;
+    Model plain(config(FOPT_ADAM));
+    ASSERT_EQ(fopt_save(plain.opt, dir.file("c").c_str()), FOPT_SUCCESS);
+    fopt_options o = config(FOPT_ADAM);
+    o.grad_scaling = 1;
+    Model scaled(o);
+    EXPECT_EQ(fopt_save(scaled.opt, dir.file("s").c_str()), FOPT_ERROR_NOT_SUPPORTED);
+    EXPECT_NE(std::string(fopt_last_error(scaled.opt)).find("grad_scaling"), std::string::npos);
+    EXPECT_EQ(fopt_load(scaled.opt, dir.file("c").c_str()), FOPT_ERROR_NOT_SUPPORTED);
+    EXPECT_EQ(dir.entries(), std::vector<std::string>{"c"});
+}
+
 /* A victim optimizer with non-trivial state, a control with the same history,
  * and the check that a failed load left the victim exactly as the control. */
 class BadFile : public ::testing::Test {
@@ -299,12 +330,15 @@ TEST_F(BadFile, OtherOptimizersAreMismatches)
     t_max.schedule.t_max = 21;
     fopt_options kind = config(FOPT_ADAM);
     kind.schedule.kind = FOPT_SCHEDULE_COSINE;
+    fopt_options clip = config(FOPT_ADAM);
+    clip.max_grad_norm = 0.5;
     const Other others[] = {
         {"options.algorithm is 2", adamw, sizes()},
         {"options.amsgrad", no_amsgrad, sizes()},
         {"options.beta2", beta2, sizes()},
         {"options.schedule.t_max", t_max, sizes()},
         {"options.schedule.kind", kind, sizes()},
+        {"options.max_grad_norm", clip, sizes()},
         {"this optimizer 4", config(FOPT_ADAM), {5, 17, 0, 64}},
         {"tensor 3 has 64 elements in the checkpoint, 65 here", config(FOPT_ADAM), {5, 17, 0, 65, 3}},
     };
