@@ -119,6 +119,15 @@ typedef enum fopt_backend {
     FOPT_BACKEND_CUDA = 2
 } fopt_backend;
 
+/* Element type of parameters and gradients. 16-bit values are stored as the
+ * CUDA types __nv_bfloat16 / __half (IEEE bits: bf16 = the top 16 bits of an
+ * fp32; fp16 = IEEE binary16), host or device memory like fp32 tensors. */
+typedef enum fopt_dtype {
+    FOPT_FLOAT32 = 0,
+    FOPT_BFLOAT16 = 1,
+    FOPT_FLOAT16 = 2
+} fopt_dtype;
+
 typedef struct fopt_options {
     fopt_algorithm algorithm;
     fopt_backend backend;
@@ -156,17 +165,31 @@ typedef struct fopt_options {
      * multiplied by min(1, max_grad_norm / (norm + 1e-6)). >= 0, finite;
      * 0 = off (default). */
     double max_grad_norm;
+    /* Mixed precision. param_dtype: the type of every tensor's `param`;
+     * grad_dtype: of every `grad`; FOPT_FLOAT32 (0) is the default for both.
+     * With 16-bit parameters the optimizer always keeps an fp32 master copy
+     * of them (one more state array, saved in checkpoints), initialized from
+     * the parameters at create. Each step reads the gradients converted to
+     * fp32, updates the master weights in fp32 exactly as an fp32 parameter
+     * and writes the parameter as the master rounded to nearest-even in the
+     * same pass; the parameters are only written, never read, after create.
+     * Gradient scaling, clipping and every algorithm work with any pair. */
+    fopt_dtype param_dtype;
+    fopt_dtype grad_dtype;
 } fopt_options;
 
 /* PyTorch's defaults for `algorithm`: lr 1e-3 (constant schedule),
  * SGD momentum 0, dampening 0; Adam betas (0.9, 0.999), eps 1e-8, weight
  * decay 0 (AdamW: 1e-2); backend AUTO; steps_per_epoch 0; grad_scaling off
  * with GradScaler's defaults (init_scale 65536, growth_factor 2,
- * backoff_factor 0.5, growth_interval 2000); max_grad_norm 0 (no clipping). */
+ * backoff_factor 0.5, growth_interval 2000); max_grad_norm 0 (no clipping);
+ * fp32 parameters and gradients. */
 fopt_options fopt_default_options(fopt_algorithm algorithm);
 
-/* One parameter tensor: fp32 parameters and gradients of `numel` elements.
- * Host memory for the CPU backend, device memory for the CUDA backend.
+/* One parameter tensor: parameters and gradients of `numel` elements, of
+ * options.param_dtype and options.grad_dtype (fp32 by default), each pointer
+ * aligned to its element size. Host memory for the CPU backend, device
+ * memory for the CUDA backend.
  * The pointers must stay valid and fixed for the optimizer's lifetime: the
  * optimizer reads the gradients found there at each step. */
 typedef struct fopt_tensor {
@@ -218,7 +241,7 @@ fopt_status fopt_get_last_lr(fopt_optimizer *opt, double *lr);
 /* ------------------------------------------------------------------ */
 
 /* Saves the optimizer's options, step and epoch counters, last lr and every
- * state array (momentum buffers, moments) to `path`; parameters are the
+ * state array (momentum buffers, moments, fp32 master weights) to `path`; parameters are the
  * caller's and are not saved. Atomic: the file is written next to `path`,
  * fsync'ed and renamed over it, so `path` holds either the old or the new
  * checkpoint; on failure (FOPT_ERROR_IO with the system's reason) the

@@ -21,8 +21,14 @@
  *
  * Launch: `grid` blocks (a few per SM, at most one per chunk) of
  * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
+ * Parameters and gradients may be bf16 or fp16 (multi_tensor.cuh): 16-bit
+ * gradients are widened; 16-bit parameters are updated as their fp32 master
+ * weight, then written rounded to nearest-even.
+ *
  * Memory traffic per element: read grad, read+write param, m, v (28 bytes);
- * amsgrad also read+write vmax (36 bytes). 128-bit accesses where aligned.
+ * amsgrad also read+write vmax (36 bytes). 128-bit accesses where aligned
+ * (fp32 only). bf16 params + fp32 master, m, v + bf16 grads: read grad (2),
+ * write param (2), read+write master, m, v (24): 28 bytes, element by element.
  */
 #include "launch.cuh"
 #include "multi_tensor.cuh"
@@ -75,7 +81,7 @@ struct fopt_adam_args {
     int maximize;
 };
 
-template <int NSTATE>
+template <int NSTATE, class P, class G>
 __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *counters,
                                  const fopt_grad_scaler *scaler, fopt_schedule schedule, fopt_adam_args args)
 {
@@ -106,7 +112,7 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
         return;
     }
     const fopt_adam_update<NSTATE> update = shared_update;
-    fopt_for_each_element<NSTATE>(table, update);
+    fopt_for_each_element<NSTATE, P, G>(table, update);
 }
 
 extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table,
@@ -121,10 +127,16 @@ extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_
     args.eps = (float)options->eps;
     args.decoupled = options->algorithm == FOPT_ADAMW;
     args.maximize = options->maximize != 0;
-    if (options->amsgrad) {
-        KLAUNCH(fopt_adam_kernel<3>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
-    } else {
-        KLAUNCH(fopt_adam_kernel<2>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
-    }
-    return cudaGetLastError();
+    const bool amsgrad = options->amsgrad != 0;
+    const fopt_dtype grad_dtype = options->grad_dtype;
+    return fopt_with_dtype(options->param_dtype, [&](auto param_type) {
+        return fopt_with_dtype(grad_dtype, [&](auto grad_type) {
+            typedef typename decltype(param_type)::type P;
+            typedef typename decltype(grad_type)::type G;
+            void (*kernel)(fopt_chunk_table, fopt_device_counters *, const fopt_grad_scaler *, fopt_schedule,
+                           fopt_adam_args) = amsgrad ? fopt_adam_kernel<3, P, G> : fopt_adam_kernel<2, P, G>;
+            KLAUNCH(kernel, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
+            return cudaGetLastError();
+        });
+    });
 }

@@ -1,7 +1,7 @@
 /*
  * The gradient pre-pass of gradient scaling and clipping (grad_scaler.h):
  *
- *   fopt_grad_stats_kernel: block b accumulates the sum of squares of the
+ *   fopt_grad_stats_kernel<G>: block b accumulates the sum of squares of the
  *     gradients of its chunks (grid-stride over the chunk table, the same
  *     walk as the update kernels) in double, reduces it over the block in
  *     shared memory (a tree of __syncthreads) and writes partials[b].
@@ -12,12 +12,14 @@
  *
  * Launch: stats `grid` blocks of FOPT_BLOCK_THREADS (the update kernels'
  * grid, so `grid` partials); combine one block of one thread.
- * Memory traffic per element: read grad (4 bytes); 128-bit loads where aligned.
+ * Memory traffic per element: read grad (4 bytes; bf16/fp16: 2, widened to
+ * fp32 element by element); 128-bit loads where aligned (fp32 only).
  */
 #include "grad_scaler.h"
 #include "launch.cuh"
 #include "multi_tensor.cuh"
 
+template <class G>
 __global__ void fopt_grad_stats_kernel(fopt_chunk_table table, double *partials)
 {
     __shared__ double block_sums[FOPT_BLOCK_THREADS];
@@ -25,18 +27,20 @@ __global__ void fopt_grad_stats_kernel(fopt_chunk_table table, double *partials)
     for (int64_t c = blockIdx.x; c < table.num_chunks; c += gridDim.x) {
         const fopt_kernel_chunk chunk = table.chunks[c];
         const fopt_kernel_tensor &tensor = table.tensors[chunk.tensor];
-        const float *grad = fopt_global(tensor.grad + chunk.start);
+        const G *grad = fopt_global(static_cast<const G *>(tensor.grad) + chunk.start);
         int scalar_from = 0;
-        if (tensor.vec_ok) {
-            const int num_vec = chunk.length / 4;
-            for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
-                const float4 g = reinterpret_cast<const float4 *>(grad)[i];
-                sum += (double)g.x * g.x + (double)g.y * g.y + (double)g.z * g.z + (double)g.w * g.w;
+        if constexpr (std::is_same<G, float>::value) {
+            if (tensor.vec_ok) {
+                const int num_vec = chunk.length / 4;
+                for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
+                    const float4 g = reinterpret_cast<const float4 *>(grad)[i];
+                    sum += (double)g.x * g.x + (double)g.y * g.y + (double)g.z * g.z + (double)g.w * g.w;
+                }
+                scalar_from = num_vec * 4;
             }
-            scalar_from = num_vec * 4;
         }
         for (int i = scalar_from + threadIdx.x; i < chunk.length; i += blockDim.x) {
-            const double g = grad[i];
+            const double g = fopt_to_float(grad[i]);
             sum += g * g;
         }
     }
@@ -63,11 +67,15 @@ __global__ void fopt_grad_combine_kernel(const double *partials, unsigned count,
     fopt_scaler_combine(scaler, &args, sum);
 }
 
-extern "C" cudaError_t fopt_launch_grad_stats(fopt_chunk_table table, double *partials, unsigned grid,
-                                              fopt_grad_scaler *scaler, fopt_scaler_args args, cudaStream_t stream)
+extern "C" cudaError_t fopt_launch_grad_stats(fopt_chunk_table table, fopt_dtype grad_dtype, double *partials,
+                                              unsigned grid, fopt_grad_scaler *scaler, fopt_scaler_args args,
+                                              cudaStream_t stream)
 {
-    KLAUNCH(fopt_grad_stats_kernel, grid, FOPT_BLOCK_THREADS, 0, stream, table, partials);
-    cudaError_t err = cudaGetLastError();
+    cudaError_t err = fopt_with_dtype(grad_dtype, [&](auto grad_type) {
+        KLAUNCH(fopt_grad_stats_kernel<typename decltype(grad_type)::type>, grid, FOPT_BLOCK_THREADS, 0, stream,
+                table, partials);
+        return cudaGetLastError();
+    });
     if (err != cudaSuccess) {
         return err;
     }

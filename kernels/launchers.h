@@ -26,14 +26,17 @@ extern "C" {
 /* Most state arrays an algorithm keeps (Adam with amsgrad). */
 #define FOPT_MAX_STATE 3
 
-/* One parameter tensor as the kernels see it. state[k] points at this
- * tensor's slice of state array k (unused entries are NULL); the backend
+/* One parameter tensor as the kernels see it. param and grad are of the
+ * options' param_dtype and grad_dtype. state[k] points at this tensor's
+ * slice of algorithm state array k (unused entries are NULL), master at its
+ * slice of the fp32 master weights (NULL for fp32 parameters); the backend
  * starts every slice on a 16-byte boundary. vec_ok is 1 when param and grad
- * are 16-byte aligned too. */
+ * are 16-byte aligned too (used only when both are fp32). */
 typedef struct fopt_kernel_tensor {
-    float *param;
-    const float *grad;
+    void *param;
+    const void *grad;
     float *state[FOPT_MAX_STATE];
+    float *master;
     int64_t numel;
     int32_t vec_ok;
     int32_t reserved;
@@ -76,9 +79,15 @@ cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table
                              cudaStream_t stream);
 
 /* The gradient pre-pass (grad_stats.cu): `grid` per-block sums of squares
- * into partials[0 .. grid), then skip and grad_factor of `scaler`. */
-cudaError_t fopt_launch_grad_stats(fopt_chunk_table table, double *partials, unsigned grid,
+ * of the gradients (of grad_dtype) into partials[0 .. grid), then skip and
+ * grad_factor of `scaler`. */
+cudaError_t fopt_launch_grad_stats(fopt_chunk_table table, fopt_dtype grad_dtype, double *partials, unsigned grid,
                                    fopt_grad_scaler *scaler, fopt_scaler_args args, cudaStream_t stream);
+
+/* master = the parameters (of param_dtype, 16-bit) converted to fp32, for
+ * every tensor (master.cu); `grid` blocks grid-stride over the chunks. */
+cudaError_t fopt_launch_init_master(fopt_chunk_table table, fopt_dtype param_dtype, unsigned grid,
+                                    cudaStream_t stream);
 
 /* With a scaler: the scale update (fopt_scaler_update); a skipped step stops
  * here. Then step += 1 and, if steps_per_epoch > 0 divides step, epoch += 1. */

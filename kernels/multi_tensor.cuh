@@ -1,17 +1,24 @@
 /*
  * The multi-tensor walk shared by the update kernels: blocks take chunks of
  * the chunk table grid-stride; the threads of a block stride over the
- * chunk's elements. A chunk of a tensor whose pointers are all 16-byte
- * aligned (vec_ok) is read and written with float4 (128-bit) accesses and
- * its last length % 4 elements one by one; any other chunk element by element.
+ * chunk's elements. With fp32 parameters and gradients, a chunk of a tensor
+ * whose pointers are all 16-byte aligned (vec_ok) is read and written with
+ * float4 (128-bit) accesses and its last length % 4 elements one by one; any
+ * other chunk, and every chunk with 16-bit parameters (P) or gradients (G),
+ * element by element. 16-bit gradients are widened to fp32; with 16-bit
+ * parameters the update works on the fp32 master weight, which is written
+ * back, and the parameter is then written as the master rounded to P.
  *
  * An update is a functor `void operator()(float &p, float g, float (&s)[FOPT_MAX_STATE])`
- * applied to one element: the parameter, the gradient and the NSTATE state
- * values of that element (the other entries of s are unused).
+ * applied to one element: the parameter (or master weight), the gradient and
+ * the NSTATE state values of that element (the other entries of s are unused).
  */
 #ifndef FOPT_MULTI_TENSOR_CUH
 #define FOPT_MULTI_TENSOR_CUH
 
+#include <type_traits>
+
+#include "dtype.cuh"
 #include "launchers.h"
 
 /* `p` unchanged; under nvcc it also tells the compiler that p points to
@@ -59,46 +66,56 @@ __device__ __forceinline__ void fopt_update_vec4(float *param, const float *grad
     }
 }
 
-/* Element i of a chunk, with scalar loads and stores. */
-template <int NSTATE, class Update>
-__device__ __forceinline__ void fopt_update_scalar(float *param, const float *grad,
+/* Element i of a chunk, with scalar loads and stores; `master` is used
+ * (and must be non-NULL) only when P is a 16-bit type. */
+template <int NSTATE, class P, class G, class Update>
+__device__ __forceinline__ void fopt_update_scalar(P *param, const G *grad, float *master,
                                                    float *const *state, int i, const Update &update)
 {
-    float p = param[i];
+    constexpr bool has_master = !std::is_same<P, float>::value;
+    float p = has_master ? master[i] : fopt_to_float(param[i]);
     float s[FOPT_MAX_STATE];
     for (int k = 0; k < NSTATE; ++k) {
         s[k] = state[k][i];
     }
-    update(p, grad[i], s);
-    param[i] = p;
+    update(p, fopt_to_float(grad[i]), s);
+    if (has_master) {
+        master[i] = p;
+    }
+    param[i] = fopt_from_float<P>(p);
     for (int k = 0; k < NSTATE; ++k) {
         state[k][i] = s[k];
     }
 }
 
-/* Applies `update` to every element of every chunk in `table`. */
-template <int NSTATE, class Update>
+/* Applies `update` to every element of every chunk in `table`, whose
+ * parameters are of type P and gradients of type G. */
+template <int NSTATE, class P, class G, class Update>
 __device__ void fopt_for_each_element(const fopt_chunk_table &table, const Update &update)
 {
+    constexpr bool fp32 = std::is_same<P, float>::value && std::is_same<G, float>::value;
     for (int64_t c = blockIdx.x; c < table.num_chunks; c += gridDim.x) {
         const fopt_kernel_chunk chunk = table.chunks[c];
         const fopt_kernel_tensor &tensor = table.tensors[chunk.tensor];
-        float *param = fopt_global(tensor.param + chunk.start);
-        const float *grad = fopt_global(tensor.grad + chunk.start);
+        P *param = fopt_global(static_cast<P *>(tensor.param) + chunk.start);
+        const G *grad = fopt_global(static_cast<const G *>(tensor.grad) + chunk.start);
+        float *master = std::is_same<P, float>::value ? nullptr : fopt_global(tensor.master + chunk.start);
         float *state[FOPT_MAX_STATE];
         for (int k = 0; k < NSTATE; ++k) {
             state[k] = fopt_global(tensor.state[k] + chunk.start);
         }
         int scalar_from = 0;
-        if (tensor.vec_ok) {
-            const int num_vec = chunk.length / 4;
-            for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
-                fopt_update_vec4<NSTATE>(param, grad, state, i, update);
+        if constexpr (fp32) {
+            if (tensor.vec_ok) {
+                const int num_vec = chunk.length / 4;
+                for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
+                    fopt_update_vec4<NSTATE>(param, grad, state, i, update);
+                }
+                scalar_from = num_vec * 4;
             }
-            scalar_from = num_vec * 4;
         }
         for (int i = scalar_from + threadIdx.x; i < chunk.length; i += blockDim.x) {
-            fopt_update_scalar<NSTATE>(param, grad, state, i, update);
+            fopt_update_scalar<NSTATE>(param, grad, master, state, i, update);
         }
     }
 }

@@ -16,10 +16,16 @@
  * a skipped step returns before touching any element or last_lr.
  * Without, grad_factor is 1 (an exact multiply).
  *
+ * Parameters and gradients may be bf16 or fp16 (multi_tensor.cuh): 16-bit
+ * gradients are widened; 16-bit parameters are updated as their fp32 master
+ * weight, then written rounded to nearest-even.
+ *
  * Launch: `grid` blocks (a few per SM, at most one per chunk) of
  * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
  * Memory traffic per element: read grad, read+write param (12 bytes); with
- * momentum also read+write buf (20 bytes). 128-bit accesses where aligned.
+ * momentum also read+write buf (20 bytes). 128-bit accesses where aligned
+ * (fp32 only). bf16 params + master + bf16 grads: 2 + 8 + 2 = 12 bytes
+ * (+8 with momentum), element by element.
  */
 #include "launch.cuh"
 #include "multi_tensor.cuh"
@@ -61,7 +67,7 @@ struct fopt_sgd_args {
     int maximize;
 };
 
-template <int NSTATE>
+template <int NSTATE, class P, class G>
 __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *counters,
                                 const fopt_grad_scaler *scaler, fopt_schedule schedule, fopt_sgd_args args)
 {
@@ -89,7 +95,7 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
         return;
     }
     const fopt_sgd_update<NSTATE> update = shared_update;
-    fopt_for_each_element<NSTATE>(table, update);
+    fopt_for_each_element<NSTATE, P, G>(table, update);
 }
 
 extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_table table,
@@ -103,10 +109,16 @@ extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_t
     args.one_minus_dampening = (float)(1.0 - options->dampening);
     args.nesterov = options->nesterov != 0;
     args.maximize = options->maximize != 0;
-    if (options->momentum != 0.0) {
-        KLAUNCH(fopt_sgd_kernel<1>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
-    } else {
-        KLAUNCH(fopt_sgd_kernel<0>, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
-    }
-    return cudaGetLastError();
+    const bool momentum = options->momentum != 0.0;
+    const fopt_dtype grad_dtype = options->grad_dtype;
+    return fopt_with_dtype(options->param_dtype, [&](auto param_type) {
+        return fopt_with_dtype(grad_dtype, [&](auto grad_type) {
+            typedef typename decltype(param_type)::type P;
+            typedef typename decltype(grad_type)::type G;
+            void (*kernel)(fopt_chunk_table, fopt_device_counters *, const fopt_grad_scaler *, fopt_schedule,
+                           fopt_sgd_args) = momentum ? fopt_sgd_kernel<1, P, G> : fopt_sgd_kernel<0, P, G>;
+            KLAUNCH(kernel, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
+            return cudaGetLastError();
+        });
+    });
 }

@@ -4,4 +4,5 @@ set(FOPT_KERNEL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/sgd.cu
   ${CMAKE_CURRENT_LIST_DIR}/adam.cu
   ${CMAKE_CURRENT_LIST_DIR}/counters.cu
-  ${CMAKE_CURRENT_LIST_DIR}/grad_stats.cu)
+  ${CMAKE_CURRENT_LIST_DIR}/grad_stats.cu
+  ${CMAKE_CURRENT_LIST_DIR}/master.cu)

@@ -1,6 +1,9 @@
 /*
- * CPU backend: fp32 parameters, gradients and state in host memory, updated
- * in place. Per-step scalars (learning rate, bias corrections) are computed
+ * CPU backend: parameters, gradients and fp32 state in host memory, updated
+ * in place. fp32 parameters and gradients take the vectorized loops directly;
+ * 16-bit ones go through them in blocks of FOPT_CPU_CONVERT_BLOCK elements:
+ * gradients converted into a buffer on the stack, the fp32 master weights
+ * updated, then the parameters written as the master rounded. Per-step scalars (learning rate, bias corrections) are computed
  * once in double and rounded to fp32; the element loops (cpu_kernels.c) run
  * in fp32 like the CUDA kernels, vectorized, on one or more threads
  * (cpu_backend.h describes the thread heuristic).
@@ -20,7 +23,7 @@
 #include "schedule_eval.h"
 
 typedef struct cpu_state {
-    float *arrays[3]; /* state arrays of total_numel floats, see fopt_state_arrays */
+    float *arrays[4]; /* state arrays of total_numel floats, see fopt_state_arrays */
     int64_t step;
     int64_t epoch;
     double last_lr;
@@ -30,6 +33,9 @@ typedef struct cpu_state {
 } cpu_state;
 
 /* One thread's share of a step: elements [begin, end) of the concatenated tensors. */
+/* Elements per block of the 16-bit path (4 KiB of converted gradients). */
+#define FOPT_CPU_CONVERT_BLOCK 1024
+
 typedef struct cpu_work {
     const fopt_optimizer *opt;
     const fopt_cpu_scalars *scalars;
@@ -83,9 +89,12 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     return c;
 }
 
-static float *state_at(const cpu_state *s, int array, size_t offset)
+/* Algorithm state array `array` at `offset`; NULL for an array the
+ * algorithm does not keep (the master weights are not one of its arrays). */
+static float *state_at(const fopt_optimizer *opt, int array, size_t offset)
 {
-    return s->arrays[array] ? s->arrays[array] + offset : NULL;
+    const cpu_state *s = opt->backend_state;
+    return array < fopt_algorithm_state_arrays(&opt->options) ? s->arrays[array] + offset : NULL;
 }
 
 /* The tensor holding global element `index`: the last t with offsets[t] <= index. */
@@ -103,12 +112,49 @@ static size_t tensor_of(const fopt_optimizer *opt, size_t index)
     return lo;
 }
 
+/* The update of elements [first, first + n) of the concatenation, whose
+ * parameters are p and gradients g (fp32). */
+static void update_range(const fopt_optimizer *opt, const fopt_cpu_scalars *c, size_t first, size_t n, float *p,
+                         const float *g)
+{
+    if (opt->options.algorithm == FOPT_SGD) {
+        fopt_cpu_sgd(c, n, p, g, state_at(opt, 0, first));
+    } else {
+        fopt_cpu_adam(c, n, p, g, state_at(opt, 0, first), state_at(opt, 1, first), state_at(opt, 2, first));
+    }
+}
+
+/* 16-bit parameters and/or gradients: block by block, gradients converted
+ * to fp32, the master weights (or fp32 parameters) updated, then the 16-bit
+ * parameters written from the master. `local` indexes the tensor. */
+static void update_converted(const fopt_optimizer *opt, const fopt_cpu_scalars *c, const fopt_tensor *x,
+                             size_t first, size_t local, size_t n)
+{
+    const cpu_state *s = opt->backend_state;
+    const fopt_options *o = &opt->options;
+    float *master = fopt_has_master(o) ? s->arrays[fopt_algorithm_state_arrays(o)] : NULL;
+    float converted[FOPT_CPU_CONVERT_BLOCK];
+    for (size_t done = 0; done < n; done += FOPT_CPU_CONVERT_BLOCK) {
+        const size_t len = n - done < FOPT_CPU_CONVERT_BLOCK ? n - done : FOPT_CPU_CONVERT_BLOCK;
+        const size_t at = local + done;
+        const float *g = (const float *)x->grad + at;
+        if (o->grad_dtype != FOPT_FLOAT32) {
+            fopt_cpu_to_float(o->grad_dtype, len, (const uint16_t *)x->grad + at, converted);
+            g = converted;
+        }
+        float *p = master ? master + first + done : (float *)x->param + at;
+        update_range(opt, c, first + done, len, p, g);
+        if (master) {
+            fopt_cpu_from_float(o->param_dtype, len, p, (uint16_t *)x->param + at);
+        }
+    }
+}
+
 static void *run_work(void *arg)
 {
     const cpu_work *w = arg;
     const fopt_optimizer *opt = w->opt;
-    const cpu_state *s = opt->backend_state;
-    const int sgd = opt->options.algorithm == FOPT_SGD;
+    const int fp32 = opt->options.param_dtype == FOPT_FLOAT32 && opt->options.grad_dtype == FOPT_FLOAT32;
     for (size_t t = tensor_of(opt, w->begin); t < opt->num_tensors && opt->offsets[t] < w->end; t++) {
         const fopt_tensor *x = &opt->tensors[t];
         const size_t first = w->begin > opt->offsets[t] ? w->begin : opt->offsets[t];
@@ -118,13 +164,11 @@ static void *run_work(void *arg)
             continue; /* empty tensor */
         }
         const size_t local = first - opt->offsets[t];
-        float *p = (float *)x->param + local;
-        const float *g = (const float *)x->grad + local;
-        if (sgd) {
-            fopt_cpu_sgd(w->scalars, last - first, p, g, state_at(s, 0, first));
+        if (fp32) {
+            update_range(opt, w->scalars, first, last - first, (float *)x->param + local,
+                         (const float *)x->grad + local);
         } else {
-            fopt_cpu_adam(w->scalars, last - first, p, g, state_at(s, 0, first), state_at(s, 1, first),
-                          state_at(s, 2, first));
+            update_converted(opt, w->scalars, x, first, local, last - first);
         }
     }
     return NULL;
@@ -175,6 +219,13 @@ static fopt_status cpu_create(fopt_optimizer *opt)
                              "out of host memory for %zu optimizer state elements", opt->total_numel);
         }
     }
+    if (fopt_has_master(&opt->options)) {
+        float *master = s->arrays[fopt_algorithm_state_arrays(&opt->options)];
+        for (size_t t = 0; t < opt->num_tensors; t++) {
+            fopt_cpu_to_float(opt->options.param_dtype, opt->tensors[t].numel, opt->tensors[t].param,
+                              master + opt->offsets[t]);
+        }
+    }
     s->last_lr = fopt_schedule_eval(&opt->options.schedule, 0);
     s->scaler = fopt_scaler_initial(&opt->options);
     if (opt->options.grad_scaling) {
@@ -191,7 +242,7 @@ static void cpu_destroy(fopt_optimizer *opt)
     if (!s) {
         return;
     }
-    for (int a = 0; a < 3; a++) {
+    for (int a = 0; a < 4; a++) {
         free(s->arrays[a]);
     }
     free(s);
@@ -219,6 +270,24 @@ fopt_status fopt_cpu_set_threads(fopt_optimizer *opt, int threads)
     return FOPT_SUCCESS;
 }
 
+/* The sum of squares of tensor t's gradients (16-bit ones converted by blocks). */
+static double grad_sum_squares(const fopt_optimizer *opt, size_t t)
+{
+    const fopt_tensor *x = &opt->tensors[t];
+    const fopt_dtype dtype = opt->options.grad_dtype;
+    if (dtype == FOPT_FLOAT32) {
+        return fopt_cpu_sum_squares(x->numel, x->grad);
+    }
+    float converted[FOPT_CPU_CONVERT_BLOCK];
+    double sum = 0.0;
+    for (size_t done = 0; done < x->numel; done += FOPT_CPU_CONVERT_BLOCK) {
+        const size_t len = x->numel - done < FOPT_CPU_CONVERT_BLOCK ? x->numel - done : FOPT_CPU_CONVERT_BLOCK;
+        fopt_cpu_to_float(dtype, len, (const uint16_t *)x->grad + done, converted);
+        sum += fopt_cpu_sum_squares(len, converted);
+    }
+    return sum;
+}
+
 /* With scaling or clipping: the gradient pre-pass on the calling thread, a
  * skipped step ends after the scale update; the update then multiplies the
  * gradients by grad_factor. */
@@ -233,7 +302,7 @@ static fopt_status cpu_step(fopt_optimizer *opt)
         const fopt_scaler_args args = fopt_make_scaler_args(o);
         double sum = 0.0;
         for (size_t t = 0; t < opt->num_tensors; t++) {
-            sum += fopt_cpu_sum_squares(opt->tensors[t].numel, opt->tensors[t].grad);
+            sum += grad_sum_squares(opt, t);
         }
         fopt_scaler_combine(&s->scaler, &args, sum);
         const int skipped = s->scaler.skip;

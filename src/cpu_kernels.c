@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "cpu_kernels.h"
+#include "dtype.h"
 
 #if defined(__GNUC__)
 #define FOPT_INLINE static inline __attribute__((always_inline))
@@ -87,6 +88,20 @@ FOPT_INLINE void adam_loop(const fopt_cpu_scalars *c, size_t n, float *restrict 
          * here once the data is in cache). */
         const float denom = sqrtf(v_new) * inv_bc2 + eps;
         p[i] = param - step_size * m_new / denom;
+    }
+}
+
+FOPT_CLONES void fopt_cpu_to_float(fopt_dtype dtype, size_t n, const void *src, float *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = fopt_dtype_load(dtype, src, i);
+    }
+}
+
+FOPT_CLONES void fopt_cpu_from_float(fopt_dtype dtype, size_t n, const float *src, void *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        fopt_dtype_store(dtype, dst, i, src[i]);
     }
 }
 

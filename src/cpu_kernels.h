@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "fusedopt.h"
+
 typedef struct fopt_cpu_scalars {
     float sign;                 /* -1 with maximize, else +1 */
     float grad_factor;          /* clip / loss scale (grad_scaler.h); 1 without scaling or clipping */
@@ -33,6 +35,12 @@ typedef struct fopt_cpu_scalars {
     float eps;
     float decoupled_decay;      /* AdamW: 1 - lr * weight_decay */
 } fopt_cpu_scalars;
+
+/* dst[i] = src[i] converted to fp32, for n elements of `dtype`. */
+void fopt_cpu_to_float(fopt_dtype dtype, size_t n, const void *src, float *dst);
+
+/* dst[i] = src[i] rounded to `dtype` (nearest-even), for n elements. */
+void fopt_cpu_from_float(fopt_dtype dtype, size_t n, const float *src, void *dst);
 
 /* The sum of g[i]^2 over n elements, in double (the gradient pre-pass). */
 double fopt_cpu_sum_squares(size_t n, const float *g);

@@ -4,6 +4,9 @@
  * kernel on the handle's stream and returns (no copy, no synchronization,
  * no allocation).
  *
+ * With 16-bit parameters the fp32 master weights are one more state kind,
+ * initialized at create from the parameters by a conversion kernel.
+ *
  * State layout: one allocation per state kind. Tensor i's slice starts at
  * its own offset rounded so every slice is 16-byte aligned (offsets are
  * padded to multiples of 4 floats), so a tensor's vectorization depends only
@@ -24,7 +27,8 @@
 #define BLOCKS_PER_SM 4
 
 typedef struct cuda_state {
-    float *state[FOPT_MAX_STATE];     /* state arrays, padded slices */
+    float *state[FOPT_MAX_STATE];     /* algorithm state arrays, padded slices */
+    float *master;                    /* fp32 master weights (16-bit params), padded slices, else NULL */
     fopt_kernel_tensor *tensors;      /* device tensor table */
     fopt_kernel_chunk *chunks;        /* device chunk table */
     fopt_device_counters *counters;
@@ -68,6 +72,7 @@ static void cuda_destroy(fopt_optimizer *opt)
     for (int k = 0; k < FOPT_MAX_STATE; k++) {
         (void)cudaFree(s->state[k]);
     }
+    (void)cudaFree(s->master);
     (void)cudaFree(s->tensors);
     (void)cudaFree(s->chunks);
     (void)cudaFree(s->counters);
@@ -78,17 +83,24 @@ static void cuda_destroy(fopt_optimizer *opt)
     opt->backend_state = NULL;
 }
 
+/* State array `array` (< fopt_state_arrays): the algorithm's, then the master weights. */
+static float **state_array(const fopt_optimizer *opt, cuda_state *s, int array)
+{
+    return array < fopt_algorithm_state_arrays(&opt->options) ? &s->state[array] : &s->master;
+}
+
 /* Allocates the zeroed state arrays (nothing for an algorithm without state
- * or when every tensor is empty). */
+ * or when every tensor is empty); the master weights are set later. */
 static fopt_status alloc_state(fopt_optimizer *opt, cuda_state *s, size_t padded_total)
 {
     const size_t bytes = padded_total * sizeof(float);
     for (int k = 0; k < fopt_state_arrays(&opt->options) && bytes > 0; k++) {
-        cudaError_t err = cudaMalloc((void **)&s->state[k], bytes);
+        float **array = state_array(opt, s, k);
+        cudaError_t err = cudaMalloc((void **)array, bytes);
         if (err != cudaSuccess) {
             return cuda_fail(opt, "cudaMalloc (optimizer state)", err);
         }
-        if ((err = cudaMemsetAsync(s->state[k], 0, bytes, stream_of(opt))) != cudaSuccess) {
+        if ((err = cudaMemsetAsync(*array, 0, bytes, stream_of(opt))) != cudaSuccess) {
             return cuda_fail(opt, "cudaMemsetAsync (optimizer state)", err);
         }
     }
@@ -112,6 +124,7 @@ static void fill_tables(const fopt_optimizer *opt, const cuda_state *s, fopt_ker
         for (int k = 0; k < FOPT_MAX_STATE; k++) {
             kt->state[k] = s->state[k] ? s->state[k] + slice : NULL;
         }
+        kt->master = s->master ? s->master + slice : NULL;
         for (size_t start = 0; start < t->numel; start += FOPT_CHUNK_ELEMS, c++) {
             size_t left = t->numel - start;
             chunks[c].start = (int64_t)start;
@@ -136,8 +149,9 @@ static fopt_status upload(fopt_optimizer *opt, void **dst, const void *src, size
     return FOPT_SUCCESS;
 }
 
-/* Builds and uploads the tensor and chunk tables, then waits for the stream
- * so the host copies can be freed. */
+/* Builds and uploads the tensor and chunk tables, sets the master weights
+ * (16-bit parameters), then waits for the stream so the host copies can be
+ * freed. */
 static fopt_status upload_tables(fopt_optimizer *opt, cuda_state *s, size_t num_chunks)
 {
     fopt_status status = FOPT_SUCCESS;
@@ -151,6 +165,15 @@ static fopt_status upload_tables(fopt_optimizer *opt, cuda_state *s, size_t num_
         if (status == FOPT_SUCCESS && num_chunks > 0) {
             status = upload(opt, (void **)&s->chunks, chunks, num_chunks * sizeof *chunks);
         }
+        s->table.tensors = s->tensors;
+        s->table.chunks = s->chunks;
+        s->table.num_chunks = (int64_t)num_chunks;
+        if (status == FOPT_SUCCESS && s->master) {
+            cudaError_t err = fopt_launch_init_master(s->table, opt->options.param_dtype, s->grid, stream_of(opt));
+            if (err != cudaSuccess) {
+                status = cuda_fail(opt, "cudaLaunchKernel (fopt_init_master_kernel)", err);
+            }
+        }
         cudaError_t err = cudaStreamSynchronize(stream_of(opt));
         if (status == FOPT_SUCCESS && err != cudaSuccess) {
             status = cuda_fail(opt, "cudaStreamSynchronize (create)", err);
@@ -158,9 +181,6 @@ static fopt_status upload_tables(fopt_optimizer *opt, cuda_state *s, size_t num_
     }
     free(tensors);
     free(chunks);
-    s->table.tensors = s->tensors;
-    s->table.chunks = s->chunks;
-    s->table.num_chunks = (int64_t)num_chunks;
     return status;
 }
 
@@ -251,7 +271,8 @@ static fopt_status cuda_step(fopt_optimizer *opt)
     const fopt_scaler_args args = fopt_make_scaler_args(&opt->options);
     cudaError_t err;
     if (s->scaler &&
-        (err = fopt_launch_grad_stats(s->table, s->partials, s->grid, s->scaler, args, stream_of(opt))) != cudaSuccess) {
+        (err = fopt_launch_grad_stats(s->table, opt->options.grad_dtype, s->partials, s->grid, s->scaler, args,
+                                      stream_of(opt))) != cudaSuccess) {
         return cuda_fail(opt, "cudaLaunchKernel (fopt_grad_stats_kernel)", err);
     }
     err = sgd ? fopt_launch_sgd(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt))
@@ -317,7 +338,7 @@ static fopt_status cuda_copy_state(fopt_optimizer *opt, int array, size_t tensor
     for (size_t i = 0; i < tensor; i++) {
         slice += padded(opt->tensors[i].numel);
     }
-    float *dev = s->state[array] + slice;
+    float *dev = *state_array(opt, s, array) + slice;
     cudaError_t err = to_host ? cudaMemcpyAsync(host, dev, n * sizeof(float), cudaMemcpyDeviceToHost, stream_of(opt))
                               : cudaMemcpyAsync(dev, host, n * sizeof(float), cudaMemcpyHostToDevice, stream_of(opt));
     if (err != cudaSuccess) {

@@ -48,7 +48,17 @@ struct fopt_optimizer {
 /* Number of fp32 state arrays of total_numel elements the algorithm keeps:
  * SGD with momentum 1 (momentum buffer), Adam 2 (exp_avg, exp_avg_sq),
  * amsgrad 3 (plus max_exp_avg_sq). */
+int fopt_algorithm_state_arrays(const fopt_options *options);
+
+/* All fp32 state arrays: the algorithm's, then, with 16-bit parameters, the
+ * master weights (array index fopt_algorithm_state_arrays). */
 int fopt_state_arrays(const fopt_options *options);
+
+/* Whether the parameters are 16-bit and so have fp32 master weights. */
+static inline int fopt_has_master(const fopt_options *options)
+{
+    return options->param_dtype != FOPT_FLOAT32;
+}
 
 /* Records a formatted message on `opt` (or the thread-local slot when opt is
  * NULL) and returns `status`, so callers can write `return fopt_fail(...)`. */

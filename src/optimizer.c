@@ -1,8 +1,10 @@
 /* The optimizer handle: option validation, backend choice and dispatch. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "internal.h"
 
 fopt_options fopt_default_options(fopt_algorithm algorithm)
@@ -23,12 +25,22 @@ fopt_options fopt_default_options(fopt_algorithm algorithm)
     return o;
 }
 
-int fopt_state_arrays(const fopt_options *options)
+int fopt_algorithm_state_arrays(const fopt_options *options)
 {
     if (options->algorithm == FOPT_SGD) {
         return options->momentum != 0.0 ? 1 : 0;
     }
     return options->amsgrad ? 3 : 2;
+}
+
+int fopt_state_arrays(const fopt_options *options)
+{
+    return fopt_algorithm_state_arrays(options) + fopt_has_master(options);
+}
+
+static int valid_dtype(fopt_dtype d)
+{
+    return d == FOPT_FLOAT32 || d == FOPT_BFLOAT16 || d == FOPT_FLOAT16;
 }
 
 static fopt_status check_range(fopt_optimizer *opt, const char *name, double value, double lo, double hi,
@@ -79,6 +91,11 @@ static fopt_status validate_options(const fopt_options *o)
     if (o->backend != FOPT_BACKEND_AUTO && o->backend != FOPT_BACKEND_CPU && o->backend != FOPT_BACKEND_CUDA) {
         return fopt_fail(NULL, FOPT_ERROR_INVALID_ENUM, "options.backend %d is not a fopt_backend", (int)o->backend);
     }
+    if (!valid_dtype(o->param_dtype) || !valid_dtype(o->grad_dtype)) {
+        const int param = !valid_dtype(o->param_dtype);
+        return fopt_fail(NULL, FOPT_ERROR_INVALID_ENUM, "options.%s %d is not a fopt_dtype",
+                         param ? "param_dtype" : "grad_dtype", param ? (int)o->param_dtype : (int)o->grad_dtype);
+    }
     if ((status = fopt_validate_schedule(NULL, &o->schedule)) != FOPT_SUCCESS) {
         return status;
     }
@@ -112,7 +129,8 @@ static fopt_status validate_options(const fopt_options *o)
     return FOPT_SUCCESS;
 }
 
-static fopt_status validate_tensors(const fopt_tensor *tensors, size_t num_tensors, size_t *total)
+static fopt_status validate_tensors(const fopt_options *o, const fopt_tensor *tensors, size_t num_tensors,
+                                    size_t *total)
 {
     if (!tensors) {
         return fopt_fail(NULL, FOPT_ERROR_NULL_POINTER, "tensors is NULL");
@@ -131,6 +149,12 @@ static fopt_status validate_tensors(const fopt_tensor *tensors, size_t num_tenso
         if (t->numel > 0 && (!t->param || !t->grad)) {
             return fopt_fail(NULL, FOPT_ERROR_NULL_POINTER, "tensors[%zu].%s is NULL", i,
                              t->param ? "grad" : "param");
+        }
+        if (t->numel > 0 && ((uintptr_t)t->param % fopt_dtype_size(o->param_dtype) != 0 ||
+                             (uintptr_t)t->grad % fopt_dtype_size(o->grad_dtype) != 0)) {
+            const int param = (uintptr_t)t->param % fopt_dtype_size(o->param_dtype) != 0;
+            return fopt_fail(NULL, FOPT_ERROR_INVALID_POINTER, "tensors[%zu].%s is not aligned to its %zu-byte elements",
+                             i, param ? "param" : "grad", fopt_dtype_size(param ? o->param_dtype : o->grad_dtype));
         }
         if (t->numel > limit - sum) {
             return fopt_fail(NULL, FOPT_ERROR_INVALID_SIZE,
@@ -220,7 +244,7 @@ fopt_status fopt_create(fopt_optimizer **out, const fopt_options *options, const
         return fopt_fail(NULL, FOPT_ERROR_NULL_POINTER, "options is NULL");
     }
     if ((status = validate_options(options)) != FOPT_SUCCESS ||
-        (status = validate_tensors(tensors, num_tensors, &total)) != FOPT_SUCCESS ||
+        (status = validate_tensors(options, tensors, num_tensors, &total)) != FOPT_SUCCESS ||
         (status = choose_backend(options, tensors, num_tensors, &backend)) != FOPT_SUCCESS) {
         return status;
     }
