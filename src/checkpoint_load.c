@@ -22,16 +22,20 @@ typedef struct section {
 
 static fopt_status read_file(fopt_optimizer *opt, const char *path, unsigned char **out, size_t *size)
 {
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: a FIFO at `path` must not block the open; it is refused below. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         return fopt_fail(opt, FOPT_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return fopt_fail(opt, FOPT_ERROR_IO, "cannot read '%s': %s", path,
-                         e && !S_ISDIR(st.st_mode) ? strerror(e) : "not a regular file");
+        return fopt_fail(opt, FOPT_ERROR_IO, "cannot stat '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return fopt_fail(opt, FOPT_ERROR_IO, "cannot read '%s': not a regular file", path);
     }
     size_t n = (size_t)st.st_size;
     unsigned char *buf = malloc(n ? n : 1);

@@ -357,6 +357,8 @@ TEST_F(BadFile, MissingFileAndDirectoryAreIoErrors)
 {
     expect_load_fails(dir.file("does-not-exist"), FOPT_ERROR_IO, "No such file", false);
     expect_load_fails(dir.path(), FOPT_ERROR_IO, "not a regular file", true);
+    ASSERT_EQ(mkfifo(dir.file("fifo").c_str(), 0600), 0);
+    expect_load_fails(dir.file("fifo"), FOPT_ERROR_IO, "not a regular file", false);
     EXPECT_EQ(fopt_load(victim->opt, nullptr), FOPT_ERROR_NULL_POINTER);
     EXPECT_EQ(fopt_load(nullptr, good.c_str()), FOPT_ERROR_NULL_POINTER);
 }
