@@ -5,6 +5,8 @@
  *   unfused     lr from fopt_schedule_lr on the host, then one pass per operation
  *               per tensor (bench_unfused_step), 1 thread like a plain C loop
  *   per-tensor  one optimizer handle per tensor, fopt_step on each
+ *   fused-bf16  fopt_step over bf16 copies of the params and grads (fp32 master
+ *               weights and state), 1 and N threads; AdamW and SGD with momentum
  * N is --threads, or the backend's heuristic for the workload (cpu_backend.h).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -15,6 +17,7 @@
 #include "bench.h"
 #include "bench_cpu_loops.h"
 #include "cpu_backend.h"
+#include "dtype.h"
 
 /* The CPU sweep stops at 5e7 parameters (the GPU one at 2.5e8) so that the
  * full CPU run stays within a few minutes on a small machine. */
@@ -186,12 +189,48 @@ static fopt_tensor *tensors_of(const cpu_arrays *a)
     return ts;
 }
 
-/* Creates `count` optimizers: one over all tensors, or one per tensor. Returns the
- * largest thread count any of them uses, or -1 (the row's note says why). */
-static int create_optimizers(const cpu_arrays *a, int per_tensor, int threads, fused_ctx *c, bench_row *r)
+/* bf16 copies of the params and grads, as fopt_tensors (NULL when out of memory). */
+static fopt_tensor *bf16_tensors_of(const cpu_arrays *a)
+{
+    fopt_tensor *ts = calloc(a->w->count, sizeof *ts);
+    for (size_t t = 0; ts && t < a->w->count; t++) {
+        const size_t n = a->w->sizes[t];
+        uint16_t *p = malloc(n ? n * sizeof *p : 1);
+        uint16_t *g = malloc(n ? n * sizeof *g : 1);
+        ts[t] = (fopt_tensor){p, g, n};
+        if (!p || !g) {
+            return ts; /* the caller frees what was allocated */
+        }
+        for (size_t i = 0; i < n; i++) {
+            p[i] = fopt_float_to_bf16(a->p[t][i]);
+            g[i] = fopt_float_to_bf16(a->g[t][i]);
+        }
+    }
+    return ts;
+}
+
+static void free_bf16_tensors(fopt_tensor *ts, size_t count)
+{
+    for (size_t t = 0; ts && t < count; t++) {
+        free(ts[t].param);
+        free((void *)ts[t].grad);
+    }
+    free(ts);
+}
+
+/* Creates `count` optimizers: one over all tensors, or one per tensor, over
+ * `ts` (the workload's fp32 arrays when NULL). Returns the largest thread
+ * count any of them uses, or -1 (the row's note says why). */
+static int create_optimizers(const cpu_arrays *a, const fopt_tensor *given, fopt_dtype dtype, int per_tensor,
+                             int threads, fused_ctx *c, bench_row *r)
 {
     fopt_options o = bench_algo_options(a->algo, FOPT_BACKEND_CPU);
+    o.param_dtype = dtype;
+    o.grad_dtype = dtype;
     fopt_tensor *ts = tensors_of(a);
+    if (ts && given) {
+        memcpy(ts, given, a->w->count * sizeof *ts);
+    }
     c->count = per_tensor ? a->w->count : 1;
     c->opts = calloc(c->count, sizeof *c->opts);
     int used = 0;
@@ -274,12 +313,37 @@ static int run_fused(const bench_config *cfg, bench_table *t, const cpu_arrays *
     if (!r) {
         return -1;
     }
-    int used = create_optimizers(a, per_tensor, threads, &c, r);
+    int used = create_optimizers(a, NULL, FOPT_FLOAT32, per_tensor, threads, &c, r);
     if (used > 0) {
         r->threads = used;
         timed(cfg, r, fused_step, &c);
     }
     destroy_optimizers(&c);
+    return 0;
+}
+
+/* bf16 params and grads with fp32 master weights: the same bytes/param as
+ * fp32 (bench/README.md). */
+static int run_fused_bf16(const bench_config *cfg, bench_table *t, const cpu_arrays *a, int threads)
+{
+    fused_ctx c = {NULL, 0};
+    bench_row *r = row(t, a, "fused-bf16", threads, bench_algo_bytes(a->algo));
+    if (!r) {
+        return -1;
+    }
+    fopt_tensor *ts = bf16_tensors_of(a);
+    int ok = ts != NULL;
+    for (size_t i = 0; ok && i < a->w->count; i++) {
+        ok = ts[i].param && ts[i].grad;
+    }
+    if (!ok) {
+        snprintf(r->note, sizeof r->note, "out of memory");
+    } else if (create_optimizers(a, ts, FOPT_BFLOAT16, 0, threads, &c, r) > 0) {
+        r->threads = fopt_cpu_get_threads(c.opts[0]);
+        timed(cfg, r, fused_step, &c);
+    }
+    destroy_optimizers(&c);
+    free_bf16_tensors(ts, a->w->count);
     return 0;
 }
 
@@ -300,6 +364,9 @@ static int run_workload(const bench_config *cfg, bench_table *t, const bench_wor
             timed(cfg, r, stream_step, &sc);
         }
         run_fused(cfg, t, &a, "fused", 0, threads);
+        if (algo == BENCH_ADAMW || algo == BENCH_SGD_MOMENTUM) {
+            run_fused_bf16(cfg, t, &a, threads);
+        }
     }
     unfused_ctx uc = {&a, bench_algo_options(algo, FOPT_BACKEND_CPU), 0, 0};
     bench_row *r = row(t, &a, "unfused", 1, bytes);

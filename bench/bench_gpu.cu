@@ -11,6 +11,9 @@
  *               host-side scheduler needs every step
  *   graph       fopt_step captured once in a CUDA graph, cudaGraphLaunch per step
  *   per-tensor  one handle per tensor, fopt_step on each
+ *   fused-bf16  fopt_step over bf16 copies of the params and grads (fp32 master
+ *               weights and state; AdamW and SGD with momentum), run last: the
+ *               copies live in the copy kernel's destination buffer
  *   unfused     lr on the host each step, then per tensor cuBLAS sscal/saxpy and
  *               small elementwise kernels, one pass per operation (as torch.optim's
  *               single-tensor loop does)
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include "bench.h"
@@ -41,6 +45,14 @@ unsigned grid_for(size_t n)
 }
 
 /* ---- kernels ---------------------------------------------------------------- */
+
+/* dst[i] = src[i] rounded to bf16. */
+__global__ void to_bf16_kernel(__nv_bfloat16 *dst, const float *src, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        dst[i] = __float2bfloat16_rn(src[i]);
+    }
+}
 
 __global__ void fill_kernel(float *x, size_t n, uint32_t seed, float scale)
 {
@@ -344,13 +356,26 @@ void measure(const bench_config *cfg, Step &s)
     }
 }
 
-bool create_handles(Step &s, const Arrays &a, bool per_tensor)
+/* bf16: the tensors are bf16 copies of p and g in the two halves of copy_dst. */
+bool create_handles(Step &s, const Arrays &a, bool per_tensor, bool bf16 = false)
 {
     fopt_options o = bench_algo_options(a.algo, FOPT_BACKEND_CUDA);
     o.stream = s.gpu->stream;
+    __nv_bfloat16 *p16 = reinterpret_cast<__nv_bfloat16 *>(a.copy_dst);
+    __nv_bfloat16 *g16 = p16 + a.padded;
+    if (bf16) {
+        o.param_dtype = FOPT_BFLOAT16;
+        o.grad_dtype = FOPT_BFLOAT16;
+        to_bf16_kernel<<<grid_for(a.padded), kThreads, 0, s.gpu->stream>>>(p16, a.p, a.padded);
+        to_bf16_kernel<<<grid_for(a.padded), kThreads, 0, s.gpu->stream>>>(g16, a.g, a.padded);
+        if (!ok(cudaGetLastError(), s.row, "bf16 copies") || !ok(cudaStreamSynchronize(s.gpu->stream), s.row, "sync")) {
+            return false;
+        }
+    }
     std::vector<fopt_tensor> ts(a.w->count);
     for (size_t t = 0; t < a.w->count; t++) {
-        ts[t] = fopt_tensor{a.p + a.offset[t], a.g + a.offset[t], a.w->sizes[t]};
+        ts[t] = bf16 ? fopt_tensor{p16 + a.offset[t], g16 + a.offset[t], a.w->sizes[t]}
+                     : fopt_tensor{a.p + a.offset[t], a.g + a.offset[t], a.w->sizes[t]};
     }
     size_t count = per_tensor ? ts.size() : 1;
     for (size_t i = 0; i < count; i++) {
@@ -398,12 +423,13 @@ bool capture(Step &s)
 void run_library_variant(const bench_config *cfg, bench_table *t, Gpu &gpu, Arrays &a, const char *variant)
 {
     const bool per_tensor = !strcmp(variant, "per-tensor");
+    const bool bf16 = !strcmp(variant, "fused-bf16");
     Step s(&gpu, add_row(t, a, variant, bench_algo_bytes(a.algo)), nullptr, &a);
     if (!s.row) {
         return;
     }
     s.work = !strcmp(variant, "fused+sync") ? work_fused_sync : !strcmp(variant, "graph") ? work_graph : work_fused;
-    if (create_handles(s, a, per_tensor) && (s.work != work_graph || capture(s))) {
+    if (create_handles(s, a, per_tensor, bf16) && (s.work != work_graph || capture(s))) {
         measure(cfg, s);
     }
     destroy_handles(s);
@@ -438,6 +464,9 @@ void run_workload(const bench_config *cfg, bench_table *t, Gpu &gpu, const bench
     unfused.options = bench_algo_options(algo, FOPT_BACKEND_CUDA);
     if (unfused.row) {
         measure(cfg, unfused);
+    }
+    if (algo == BENCH_ADAMW || algo == BENCH_SGD_MOMENTUM) {
+        run_library_variant(cfg, t, gpu, a, "fused-bf16");
     }
     free_arrays(a);
 }

@@ -91,17 +91,33 @@ FOPT_INLINE void adam_loop(const fopt_cpu_scalars *c, size_t n, float *restrict 
     }
 }
 
-FOPT_CLONES void fopt_cpu_to_float(fopt_dtype dtype, size_t n, const void *src, float *dst)
+/* bf16 gets its own loops (shifts and a select, vectorized); fp16 the
+ * scalar conversions of dtype.h. */
+FOPT_CLONES void fopt_cpu_to_float(fopt_dtype dtype, size_t n, const void *src, float *restrict dst)
 {
-    for (size_t i = 0; i < n; i++) {
-        dst[i] = fopt_dtype_load(dtype, src, i);
+    if (dtype == FOPT_BFLOAT16) {
+        const uint16_t *restrict h = src;
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = fopt_bf16_to_float(h[i]);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = fopt_dtype_load(dtype, src, i);
+        }
     }
 }
 
-FOPT_CLONES void fopt_cpu_from_float(fopt_dtype dtype, size_t n, const float *src, void *dst)
+FOPT_CLONES void fopt_cpu_from_float(fopt_dtype dtype, size_t n, const float *restrict src, void *dst)
 {
-    for (size_t i = 0; i < n; i++) {
-        fopt_dtype_store(dtype, dst, i, src[i]);
+    if (dtype == FOPT_BFLOAT16) {
+        uint16_t *restrict h = dst;
+        for (size_t i = 0; i < n; i++) {
+            h[i] = fopt_float_to_bf16(src[i]);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            fopt_dtype_store(dtype, dst, i, src[i]);
+        }
     }
 }
 

@@ -44,17 +44,12 @@ static inline float fopt_bf16_to_float(uint16_t h)
 static inline uint16_t fopt_float_to_bf16(float f)
 {
     const uint32_t u = fopt_float_bits(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        return 0x7fff;
-    }
-    const uint32_t dropped = u & 0xffffu;
-    uint32_t kept = u >> 16;
-    /* Above half an ulp rounds up, exactly half only when the kept lsb is odd;
-     * a carry into the exponent gives the next binade or infinity. */
-    if (dropped > 0x8000u || (dropped == 0x8000u && (kept & 1u))) {
-        kept += 1;
-    }
-    return (uint16_t)kept;
+    /* Adding 0x7fff carries into the kept bits when the dropped 16 exceed half
+     * an ulp, adding the kept lsb too makes exactly half carry only when that
+     * lsb is odd (ties to even); a carry into the exponent gives the next
+     * binade or infinity. Branch-free, so conversion loops vectorize. */
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? 0x7fffu : rounded);
 }
 
 static inline float fopt_half_to_float(uint16_t h)
