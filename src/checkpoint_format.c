@@ -121,6 +121,8 @@ size_t fopt_ckpt_options(const fopt_options *o, fopt_ckpt_option *out)
     const fopt_schedule *s = &o->schedule;
     add_i(out, &n, "algorithm", o->algorithm);
     add_i(out, &n, "amsgrad", o->amsgrad != 0);
+    add_i(out, &n, "param_dtype", o->param_dtype);
+    add_i(out, &n, "grad_dtype", o->grad_dtype);
     add_d(out, &n, "momentum", o->momentum);
     add_d(out, &n, "weight_decay", o->weight_decay);
     add_i(out, &n, "maximize", o->maximize != 0);

@@ -122,8 +122,18 @@ struct Snapshot {
     std::vector<std::vector<float>> state; /* [array * num_tensors + tensor] */
     bool operator==(const Snapshot &o) const
     {
-        return step == o.step && epoch == o.epoch && std::memcmp(&last_lr, &o.last_lr, sizeof last_lr) == 0 &&
-               state == o.state;
+        if (step != o.step || epoch != o.epoch || std::memcmp(&last_lr, &o.last_lr, sizeof last_lr) != 0 ||
+            state.size() != o.state.size()) {
+            return false;
+        }
+        for (size_t i = 0; i < state.size(); i++) { /* bitwise: NaN state compares equal to itself */
+            if (state[i].size() != o.state[i].size() ||
+                (!state[i].empty() &&
+                 std::memcmp(state[i].data(), o.state[i].data(), state[i].size() * sizeof(float)) != 0)) {
+                return false;
+            }
+        }
+        return true;
     }
 };
 

@@ -332,6 +332,8 @@ TEST_F(BadFile, OtherOptimizersAreMismatches)
     kind.schedule.kind = FOPT_SCHEDULE_COSINE;
     fopt_options clip = config(FOPT_ADAM);
     clip.max_grad_norm = 0.5;
+    fopt_options grads16 = config(FOPT_ADAM);
+    grads16.grad_dtype = FOPT_BFLOAT16;
     const Other others[] = {
         {"options.algorithm is 2", adamw, sizes()},
         {"options.amsgrad", no_amsgrad, sizes()},
@@ -339,6 +341,7 @@ TEST_F(BadFile, OtherOptimizersAreMismatches)
         {"options.schedule.t_max", t_max, sizes()},
         {"options.schedule.kind", kind, sizes()},
         {"options.max_grad_norm", clip, sizes()},
+        {"options.grad_dtype is 0 in the checkpoint, 1 here", grads16, sizes()},
         {"this optimizer 4", config(FOPT_ADAM), {5, 17, 0, 64}},
         {"tensor 3 has 64 elements in the checkpoint, 65 here", config(FOPT_ADAM), {5, 17, 0, 65, 3}},
     };
