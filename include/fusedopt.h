@@ -167,8 +167,9 @@ typedef struct fopt_options {
     double max_grad_norm;
     /* Mixed precision. param_dtype: the type of every tensor's `param`;
      * grad_dtype: of every `grad`; FOPT_FLOAT32 (0) is the default for both.
-     * With 16-bit parameters the optimizer always keeps an fp32 master copy
-     * of them (one more state array, saved in checkpoints), initialized from
+     * With 16-bit parameters the optimizer keeps an fp32 master copy of them
+     * (unless stochastic_rounding; one more state array, saved in
+     * checkpoints), initialized from
      * the parameters at create. Each step reads the gradients converted to
      * fp32, updates the master weights in fp32 exactly as an fp32 parameter
      * and writes the parameter as the master rounded to nearest-even in the
@@ -176,6 +177,18 @@ typedef struct fopt_options {
      * Gradient scaling, clipping and every algorithm work with any pair. */
     fopt_dtype param_dtype;
     fopt_dtype grad_dtype;
+    /* Stochastic rounding of bf16 parameters, instead of master weights.
+     * 0 = off (default). Nonzero needs param_dtype FOPT_BFLOAT16: no master
+     * copy is kept (4 bytes per parameter less); each step reads the bf16
+     * parameter, updates it in fp32 and writes it rounded stochastically:
+     * 16 random bits are added below the bf16 mantissa of the fp32 result,
+     * then the low 16 bits are dropped, so it rounds up with probability
+     * equal to its distance from the value below (unbiased on average). The
+     * bits are a hash of (stochastic_rounding_seed, step k, the element's
+     * index in the concatenation of all tensors): the same on every run,
+     * backend and thread count. */
+    int stochastic_rounding;
+    uint64_t stochastic_rounding_seed;
 } fopt_options;
 
 /* PyTorch's defaults for `algorithm`: lr 1e-3 (constant schedule),

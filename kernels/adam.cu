@@ -23,7 +23,9 @@
  * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
  * Parameters and gradients may be bf16 or fp16 (multi_tensor.cuh): 16-bit
  * gradients are widened; 16-bit parameters are updated as their fp32 master
- * weight, then written rounded to nearest-even.
+ * weight, then written rounded to nearest-even; with stochastic rounding
+ * (bf16) the parameter itself is read, updated and written rounded
+ * stochastically (thread 0 also hashes the seed with k).
  *
  * Memory traffic per element: read grad, read+write param, m, v (28 bytes);
  * amsgrad also read+write vmax (36 bytes). 128-bit accesses where aligned
@@ -79,6 +81,8 @@ struct fopt_adam_args {
     float eps;
     int decoupled;
     int maximize;
+    int stochastic_rounding;
+    uint64_t seed;
 };
 
 template <int NSTATE, class P, class G>
@@ -87,6 +91,7 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
 {
     __shared__ fopt_adam_update<NSTATE> shared_update;
     __shared__ int skip;
+    __shared__ fopt_param_rounding shared_rounding;
     if (threadIdx.x == 0) {
         skip = scaler && scaler->skip;
         const double lr = fopt_schedule_eval(&schedule, counters->epoch);
@@ -103,6 +108,8 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
         u.maximize = args.maximize;
         u.grad_factor = scaler ? scaler->grad_factor : 1.0f;
         shared_update = u;
+        shared_rounding.stochastic = args.stochastic_rounding;
+        shared_rounding.base = fopt_sr_base(args.seed, counters->step + 1);
         if (blockIdx.x == 0 && !skip) {
             counters->last_lr = lr;
         }
@@ -112,7 +119,8 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
         return;
     }
     const fopt_adam_update<NSTATE> update = shared_update;
-    fopt_for_each_element<NSTATE, P, G>(table, update);
+    const fopt_param_rounding rounding = shared_rounding;
+    fopt_for_each_element<NSTATE, P, G>(table, update, rounding);
 }
 
 extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table,
@@ -127,6 +135,8 @@ extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_
     args.eps = (float)options->eps;
     args.decoupled = options->algorithm == FOPT_ADAMW;
     args.maximize = options->maximize != 0;
+    args.stochastic_rounding = options->stochastic_rounding != 0;
+    args.seed = options->stochastic_rounding_seed;
     const bool amsgrad = options->amsgrad != 0;
     const fopt_dtype grad_dtype = options->grad_dtype;
     return fopt_with_dtype(options->param_dtype, [&](auto param_type) {

@@ -38,6 +38,7 @@ typedef struct fopt_kernel_tensor {
     float *state[FOPT_MAX_STATE];
     float *master;
     int64_t numel;
+    int64_t offset; /* index of element 0 in the concatenation of all tensors */
     int32_t vec_ok;
     int32_t reserved;
 } fopt_kernel_tensor;

@@ -7,7 +7,9 @@
  * other chunk, and every chunk with 16-bit parameters (P) or gradients (G),
  * element by element. 16-bit gradients are widened to fp32; with 16-bit
  * parameters the update works on the fp32 master weight, which is written
- * back, and the parameter is then written as the master rounded to P.
+ * back, and the parameter is then written as the master rounded to P;
+ * without master (bf16 with stochastic rounding) the update works on the
+ * widened parameter, written back rounded stochastically (stochastic_round.h).
  *
  * An update is a functor `void operator()(float &p, float g, float (&s)[FOPT_MAX_STATE])`
  * applied to one element: the parameter (or master weight), the gradient and
@@ -20,6 +22,14 @@
 
 #include "dtype.cuh"
 #include "launchers.h"
+#include "stochastic_round.h"
+
+/* How the update kernels round 16-bit parameters: nearest-even, or
+ * stochastically (bf16 only) with the step's hash base. */
+struct fopt_param_rounding {
+    int stochastic;
+    uint64_t base;
+};
 
 /* `p` unchanged; under nvcc it also tells the compiler that p points to
  * global memory (the table's pointers could be any address space to it), so
@@ -66,13 +76,15 @@ __device__ __forceinline__ void fopt_update_vec4(float *param, const float *grad
     }
 }
 
-/* Element i of a chunk, with scalar loads and stores; `master` is used
- * (and must be non-NULL) only when P is a 16-bit type. */
+/* Element i of a chunk, with scalar loads and stores; `master` is NULL for
+ * fp32 parameters and with stochastic rounding; `index` is the element's
+ * index in the concatenated tensors. */
 template <int NSTATE, class P, class G, class Update>
 __device__ __forceinline__ void fopt_update_scalar(P *param, const G *grad, float *master,
-                                                   float *const *state, int i, const Update &update)
+                                                   float *const *state, int i, const Update &update,
+                                                   const fopt_param_rounding &rounding, int64_t index)
 {
-    constexpr bool has_master = !std::is_same<P, float>::value;
+    const bool has_master = !std::is_same<P, float>::value && master;
     float p = has_master ? master[i] : fopt_to_float(param[i]);
     float s[FOPT_MAX_STATE];
     for (int k = 0; k < NSTATE; ++k) {
@@ -82,7 +94,13 @@ __device__ __forceinline__ void fopt_update_scalar(P *param, const G *grad, floa
     if (has_master) {
         master[i] = p;
     }
-    param[i] = fopt_from_float<P>(p);
+    if constexpr (std::is_same<P, __nv_bfloat16>::value) {
+        param[i] = rounding.stochastic ? __ushort_as_bfloat16(fopt_sr_bf16(__float_as_uint(p), rounding.base,
+                                                                           (uint64_t)index))
+                                       : fopt_from_float<P>(p);
+    } else {
+        param[i] = fopt_from_float<P>(p);
+    }
     for (int k = 0; k < NSTATE; ++k) {
         state[k][i] = s[k];
     }
@@ -91,7 +109,8 @@ __device__ __forceinline__ void fopt_update_scalar(P *param, const G *grad, floa
 /* Applies `update` to every element of every chunk in `table`, whose
  * parameters are of type P and gradients of type G. */
 template <int NSTATE, class P, class G, class Update>
-__device__ void fopt_for_each_element(const fopt_chunk_table &table, const Update &update)
+__device__ void fopt_for_each_element(const fopt_chunk_table &table, const Update &update,
+                                      const fopt_param_rounding &rounding)
 {
     constexpr bool fp32 = std::is_same<P, float>::value && std::is_same<G, float>::value;
     for (int64_t c = blockIdx.x; c < table.num_chunks; c += gridDim.x) {
@@ -99,7 +118,8 @@ __device__ void fopt_for_each_element(const fopt_chunk_table &table, const Updat
         const fopt_kernel_tensor &tensor = table.tensors[chunk.tensor];
         P *param = fopt_global(static_cast<P *>(tensor.param) + chunk.start);
         const G *grad = fopt_global(static_cast<const G *>(tensor.grad) + chunk.start);
-        float *master = std::is_same<P, float>::value ? nullptr : fopt_global(tensor.master + chunk.start);
+        float *master = std::is_same<P, float>::value || !tensor.master ? nullptr
+                                                                         : fopt_global(tensor.master + chunk.start);
         float *state[FOPT_MAX_STATE];
         for (int k = 0; k < NSTATE; ++k) {
             state[k] = fopt_global(tensor.state[k] + chunk.start);
@@ -115,7 +135,8 @@ __device__ void fopt_for_each_element(const fopt_chunk_table &table, const Updat
             }
         }
         for (int i = scalar_from + threadIdx.x; i < chunk.length; i += blockDim.x) {
-            fopt_update_scalar<NSTATE>(param, grad, master, state, i, update);
+            fopt_update_scalar<NSTATE>(param, grad, master, state, i, update, rounding,
+                                       tensor.offset + chunk.start + i);
         }
     }
 }

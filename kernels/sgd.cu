@@ -18,7 +18,9 @@
  *
  * Parameters and gradients may be bf16 or fp16 (multi_tensor.cuh): 16-bit
  * gradients are widened; 16-bit parameters are updated as their fp32 master
- * weight, then written rounded to nearest-even.
+ * weight, then written rounded to nearest-even; with stochastic rounding
+ * (bf16) the parameter itself is read, updated and written rounded
+ * stochastically (thread 0 also hashes the seed with k).
  *
  * Launch: `grid` blocks (a few per SM, at most one per chunk) of
  * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
@@ -65,6 +67,8 @@ struct fopt_sgd_args {
     float one_minus_dampening;
     int nesterov;
     int maximize;
+    int stochastic_rounding;
+    uint64_t seed;
 };
 
 template <int NSTATE, class P, class G>
@@ -73,6 +77,7 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
 {
     __shared__ fopt_sgd_update<NSTATE> shared_update;
     __shared__ int skip;
+    __shared__ fopt_param_rounding shared_rounding;
     if (threadIdx.x == 0) {
         skip = scaler && scaler->skip;
         const double lr = fopt_schedule_eval(&schedule, counters->epoch);
@@ -86,6 +91,8 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
         u.maximize = args.maximize;
         u.grad_factor = scaler ? scaler->grad_factor : 1.0f;
         shared_update = u;
+        shared_rounding.stochastic = args.stochastic_rounding;
+        shared_rounding.base = fopt_sr_base(args.seed, counters->step + 1);
         if (blockIdx.x == 0 && !skip) {
             counters->last_lr = lr;
         }
@@ -95,7 +102,8 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
         return;
     }
     const fopt_sgd_update<NSTATE> update = shared_update;
-    fopt_for_each_element<NSTATE, P, G>(table, update);
+    const fopt_param_rounding rounding = shared_rounding;
+    fopt_for_each_element<NSTATE, P, G>(table, update, rounding);
 }
 
 extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_table table,
@@ -109,6 +117,8 @@ extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_t
     args.one_minus_dampening = (float)(1.0 - options->dampening);
     args.nesterov = options->nesterov != 0;
     args.maximize = options->maximize != 0;
+    args.stochastic_rounding = options->stochastic_rounding != 0;
+    args.seed = options->stochastic_rounding_seed;
     const bool momentum = options->momentum != 0.0;
     const fopt_dtype grad_dtype = options->grad_dtype;
     return fopt_with_dtype(options->param_dtype, [&](auto param_type) {

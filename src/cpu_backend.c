@@ -21,6 +21,7 @@
 #include "grad_scaler.h"
 #include "internal.h"
 #include "schedule_eval.h"
+#include "stochastic_round.h"
 
 typedef struct cpu_state {
     float *arrays[4]; /* state arrays of total_numel floats, see fopt_state_arrays */
@@ -86,6 +87,7 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)k)));
     c.eps = (float)o->eps;
     c.decoupled_decay = (float)(1.0 - lr * o->weight_decay);
+    c.rounding_base = fopt_sr_base(o->stochastic_rounding_seed, k);
     return c;
 }
 
@@ -126,7 +128,9 @@ static void update_range(const fopt_optimizer *opt, const fopt_cpu_scalars *c, s
 
 /* 16-bit parameters and/or gradients: block by block, gradients converted
  * to fp32, the master weights (or fp32 parameters) updated, then the 16-bit
- * parameters written from the master. `local` indexes the tensor. */
+ * parameters written from the master. With stochastic rounding the bf16
+ * parameters are converted into a second buffer, updated there and written
+ * back rounded stochastically. `local` indexes the tensor. */
 static void update_converted(const fopt_optimizer *opt, const fopt_cpu_scalars *c, const fopt_tensor *x,
                              size_t first, size_t local, size_t n)
 {
@@ -134,6 +138,7 @@ static void update_converted(const fopt_optimizer *opt, const fopt_cpu_scalars *
     const fopt_options *o = &opt->options;
     float *master = fopt_has_master(o) ? s->arrays[fopt_algorithm_state_arrays(o)] : NULL;
     float converted[FOPT_CPU_CONVERT_BLOCK];
+    float params[FOPT_CPU_CONVERT_BLOCK];
     for (size_t done = 0; done < n; done += FOPT_CPU_CONVERT_BLOCK) {
         const size_t len = n - done < FOPT_CPU_CONVERT_BLOCK ? n - done : FOPT_CPU_CONVERT_BLOCK;
         const size_t at = local + done;
@@ -142,10 +147,17 @@ static void update_converted(const fopt_optimizer *opt, const fopt_cpu_scalars *
             fopt_cpu_to_float(o->grad_dtype, len, (const uint16_t *)x->grad + at, converted);
             g = converted;
         }
+        uint16_t *p16 = (uint16_t *)x->param + at;
+        if (o->stochastic_rounding) {
+            fopt_cpu_to_float(o->param_dtype, len, p16, params);
+            update_range(opt, c, first + done, len, params, g);
+            fopt_cpu_to_bf16_stochastic(len, params, p16, c->rounding_base, first + done);
+            continue;
+        }
         float *p = master ? master + first + done : (float *)x->param + at;
         update_range(opt, c, first + done, len, p, g);
         if (master) {
-            fopt_cpu_from_float(o->param_dtype, len, p, (uint16_t *)x->param + at);
+            fopt_cpu_from_float(o->param_dtype, len, p, p16);
         }
     }
 }

@@ -17,6 +17,7 @@
 
 #include "cpu_kernels.h"
 #include "dtype.h"
+#include "stochastic_round.h"
 
 #if defined(__GNUC__)
 #define FOPT_INLINE static inline __attribute__((always_inline))
@@ -118,6 +119,14 @@ FOPT_CLONES void fopt_cpu_from_float(fopt_dtype dtype, size_t n, const float *re
         for (size_t i = 0; i < n; i++) {
             fopt_dtype_store(dtype, dst, i, src[i]);
         }
+    }
+}
+
+FOPT_CLONES void fopt_cpu_to_bf16_stochastic(size_t n, const float *restrict src, uint16_t *restrict dst,
+                                             uint64_t base, uint64_t first)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = fopt_sr_bf16(fopt_float_bits(src[i]), base, first + i);
     }
 }
 

@@ -12,6 +12,7 @@
 #define FOPT_CPU_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fusedopt.h"
 
@@ -34,6 +35,7 @@ typedef struct fopt_cpu_scalars {
     float inv_bias_correction2_sqrt; /* 1 / sqrt(1 - beta2^k), rounded once from double */
     float eps;
     float decoupled_decay;      /* AdamW: 1 - lr * weight_decay */
+    uint64_t rounding_base;     /* stochastic rounding: fopt_sr_base(seed, k) */
 } fopt_cpu_scalars;
 
 /* dst[i] = src[i] converted to fp32, for n elements of `dtype`. */
@@ -41,6 +43,10 @@ void fopt_cpu_to_float(fopt_dtype dtype, size_t n, const void *src, float *dst);
 
 /* dst[i] = src[i] rounded to `dtype` (nearest-even), for n elements. */
 void fopt_cpu_from_float(fopt_dtype dtype, size_t n, const float *src, void *dst);
+
+/* dst[i] = src[i] rounded to bf16 stochastically (stochastic_round.h) as
+ * element first + i of the concatenated tensors, step base `base`. */
+void fopt_cpu_to_bf16_stochastic(size_t n, const float *src, uint16_t *dst, uint64_t base, uint64_t first);
 
 /* The sum of g[i]^2 over n elements, in double (the gradient pre-pass). */
 double fopt_cpu_sum_squares(size_t n, const float *g);

@@ -119,6 +119,7 @@ static void fill_tables(const fopt_optimizer *opt, const cuda_state *s, fopt_ker
         kt->param = t->param;
         kt->grad = t->grad;
         kt->numel = (int64_t)t->numel;
+        kt->offset = (int64_t)opt->offsets[i];
         kt->vec_ok = aligned16(t->param) && aligned16(t->grad);
         kt->reserved = 0;
         for (int k = 0; k < FOPT_MAX_STATE; k++) {

@@ -54,10 +54,11 @@ int fopt_algorithm_state_arrays(const fopt_options *options);
  * master weights (array index fopt_algorithm_state_arrays). */
 int fopt_state_arrays(const fopt_options *options);
 
-/* Whether the parameters are 16-bit and so have fp32 master weights. */
+/* Whether the parameters are 16-bit and so have fp32 master weights (not
+ * with stochastic rounding). */
 static inline int fopt_has_master(const fopt_options *options)
 {
-    return options->param_dtype != FOPT_FLOAT32;
+    return options->param_dtype != FOPT_FLOAT32 && !options->stochastic_rounding;
 }
 
 /* Records a formatted message on `opt` (or the thread-local slot when opt is

@@ -96,6 +96,10 @@ static fopt_status validate_options(const fopt_options *o)
         return fopt_fail(NULL, FOPT_ERROR_INVALID_ENUM, "options.%s %d is not a fopt_dtype",
                          param ? "param_dtype" : "grad_dtype", param ? (int)o->param_dtype : (int)o->grad_dtype);
     }
+    if (o->stochastic_rounding && o->param_dtype != FOPT_BFLOAT16) {
+        return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER,
+                         "options.stochastic_rounding needs param_dtype FOPT_BFLOAT16 (1), got %d", (int)o->param_dtype);
+    }
     if ((status = fopt_validate_schedule(NULL, &o->schedule)) != FOPT_SUCCESS) {
         return status;
     }

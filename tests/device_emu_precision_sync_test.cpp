@@ -12,7 +12,9 @@ namespace {
 
 TEST(DeviceEmuPrecisionSync, SixteenBitStepOnlyLaunches)
 {
-    for (const auto &c : fopt_precision::precision_cases(FOPT_BACKEND_CUDA)) {
+    auto cases = fopt_precision::precision_cases(FOPT_BACKEND_CUDA);
+    cases.push_back({"stochastic_rounding", fopt_precision::stochastic_options(FOPT_BACKEND_CUDA, 1)});
+    for (const auto &c : cases) {
         SCOPED_TRACE(c.name);
         fopt_options o = c.options;
         o.max_grad_norm = o.grad_scaling ? 1.0 : 0.0;

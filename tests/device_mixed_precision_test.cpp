@@ -51,4 +51,21 @@ TEST(DeviceMixedPrecisionBackends, CudaAgreesWithCpu)
     device.expect_matches_reference();
 }
 
+/* Stochastic rounding gives the CPU backend's bits (same fp32 values, same
+ * hash of seed, step and element index). */
+TEST(DeviceStochasticRounding, SameBitsAsCpu)
+{
+    FOPT_REQUIRE_DEVICE();
+    const std::vector<size_t> sizes = {5, 4097, 1, 0, 70};
+    PrecisionRun<DeviceBytes> device(fopt_precision::stochastic_options(FOPT_BACKEND_CUDA, 9), sizes, 3);
+    PrecisionRun<fopt_precision::HostBytes> host(fopt_precision::stochastic_options(FOPT_BACKEND_CPU, 9), sizes, 3);
+    ASSERT_EQ(device.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+    ASSERT_EQ(host.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+    for (int k = 0; k < 6; k++) {
+        device.step();
+        host.step();
+    }
+    EXPECT_EQ(device.param_bytes(), host.param_bytes());
+}
+
 } // namespace

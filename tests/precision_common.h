@@ -335,6 +335,22 @@ inline std::vector<Case> precision_cases(fopt_backend backend)
     return cases;
 }
 
+/* Stochastic rounding of bf16 parameters (no master weights) with bf16
+ * gradients: plain SGD at a constant lr of 2^-4, so p - lr * g of bf16 p
+ * and g is exact in fp32 with or without fused multiply-adds, and every
+ * backend must round the same fp32 values to the same bits. */
+inline fopt_options stochastic_options(fopt_backend backend, uint64_t seed)
+{
+    fopt_options o = fopt_default_options(FOPT_SGD);
+    o.backend = backend;
+    o.schedule.base_lr = 0.0625;
+    o.param_dtype = FOPT_BFLOAT16;
+    o.grad_dtype = FOPT_BFLOAT16;
+    o.stochastic_rounding = 1;
+    o.stochastic_rounding_seed = seed;
+    return o;
+}
+
 /* Sizes: one element, a vector tail, more than one chunk, empty, odd. */
 inline std::vector<size_t> precision_sizes()
 {

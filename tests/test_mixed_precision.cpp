@@ -160,6 +160,70 @@ TEST(MixedPrecisionCpuCheckpoint, ResumesMasterWeights)
     }
 }
 
+/* Same seeds, same bits on every run and thread count; another rounding
+ * seed, other bits. No master weights are kept. */
+TEST(StochasticRoundingCpu, ReproducibleAndSeeded)
+{
+    const std::vector<size_t> sizes = {5, 4097, 1, 70};
+    const fopt_options o = fopt_precision::stochastic_options(FOPT_BACKEND_CPU, 42);
+    EXPECT_EQ(fopt_state_arrays(&o), 0);
+    PrecisionRun<HostBytes> a(o, sizes, 7), b(o, sizes, 7);
+    fopt_options other = o;
+    other.stochastic_rounding_seed = 43;
+    PrecisionRun<HostBytes> c(other, sizes, 7);
+    ASSERT_EQ(a.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+    ASSERT_EQ(b.create_status(), FOPT_SUCCESS);
+    ASSERT_EQ(c.create_status(), FOPT_SUCCESS);
+    ASSERT_EQ(fopt_cpu_set_threads(b.opt(), 3), FOPT_SUCCESS);
+    for (int k = 0; k < 6; k++) {
+        a.step();
+        b.step();
+        c.step();
+    }
+    EXPECT_EQ(a.param_bytes(), b.param_bytes());
+    EXPECT_NE(a.param_bytes(), c.param_bytes());
+    EXPECT_TRUE(a.master(0).empty());
+}
+
+/* 65536 copies of 1 + (5/16) 2^-7, between the bf16 neighbours 1 and
+ * 1 + 2^-7: about 5/16 of them round up (the mean is the value), for each
+ * of three seeds; round-to-nearest would give 1 everywhere. */
+TEST(StochasticRoundingCpu, UnbiasedOnAverage)
+{
+    const size_t n = 65536;
+    std::vector<uint16_t> p(n), g(n, fopt_float_to_bf16(-0.0390625f)); /* lr * g = -(5/16) 2^-7 */
+    for (uint64_t seed : {1u, 2u, 3u}) {
+        std::fill(p.begin(), p.end(), fopt_float_to_bf16(1.0f));
+        fopt_options o = fopt_precision::stochastic_options(FOPT_BACKEND_CPU, seed);
+        fopt_tensor t = {p.data(), g.data(), n};
+        fopt_optimizer *opt = nullptr;
+        ASSERT_EQ(fopt_create(&opt, &o, &t, 1), FOPT_SUCCESS) << fopt_last_error(nullptr);
+        ASSERT_EQ(fopt_step(opt), FOPT_SUCCESS);
+        fopt_destroy(opt);
+        size_t up = 0;
+        double sum = 0;
+        for (uint16_t x : p) {
+            ASSERT_TRUE(x == 0x3f80 || x == 0x3f81) << std::hex << x;
+            up += x == 0x3f81;
+            sum += fopt_bf16_to_float(x);
+        }
+        const double fraction = (double)up / n; /* standard deviation 0.0018 */
+        EXPECT_NEAR(fraction, 0.3125, 0.01) << "seed " << seed;
+        EXPECT_NEAR(sum / n, 1.0 + 0.3125 / 128, 0.01 / 128) << "seed " << seed;
+    }
+}
+
+TEST(StochasticRoundingCpu, NeedsBf16Parameters)
+{
+    std::vector<float> p(4), g(4);
+    fopt_tensor t = {p.data(), g.data(), 4};
+    for (fopt_dtype d : {FOPT_FLOAT32, FOPT_FLOAT16}) {
+        fopt_options o = fopt_precision::stochastic_options(FOPT_BACKEND_CPU, 1);
+        o.param_dtype = d;
+        fopt_precision::expect_create_fails(o, t, FOPT_ERROR_INVALID_HYPERPARAMETER, "stochastic_rounding");
+    }
+}
+
 /* A checkpoint of bf16 parameters does not load into an fp32 optimizer. */
 TEST(MixedPrecisionCpuCheckpoint, Fp32OptimizerRejectsMasterWeights)
 {
