@@ -51,7 +51,12 @@ class HostBytes {
 public:
     HostBytes(size_t bytes, size_t shift) : data_(bytes / 8 + shift / 8 + 3), shift_(shift), bytes_(bytes) {}
     void *get() { return reinterpret_cast<unsigned char *>(data_.data()) + shift_; }
-    void upload(const std::vector<unsigned char> &v) { std::memcpy(get(), v.data(), bytes_); }
+    void upload(const std::vector<unsigned char> &v)
+    {
+        if (bytes_ > 0) { /* an empty vector's data() may be NULL */
+            std::memcpy(get(), v.data(), bytes_);
+        }
+    }
     std::vector<unsigned char> download()
     {
         const unsigned char *p = static_cast<const unsigned char *>(get());
