@@ -147,5 +147,7 @@ size_t fopt_ckpt_options(const fopt_options *o, fopt_ckpt_option *out)
     add_d(out, &n, "backoff_factor", o->backoff_factor);
     add_i(out, &n, "growth_interval", o->growth_interval);
     add_d(out, &n, "max_grad_norm", o->max_grad_norm);
+    add_i(out, &n, "stochastic_rounding", o->stochastic_rounding != 0);
+    add_i(out, &n, "stochastic_rounding_seed", (int64_t)o->stochastic_rounding_seed);
     return n;
 }

@@ -16,7 +16,8 @@
  *   OPTS  u32 count, then per option: u8 name length N (1..63), N name bytes,
  *         u8 type ('i': i64 value, 'd': f64 value), 8 value bytes. Names as
  *         in fopt_options ("beta1", "schedule.t_max"); see fopt_ckpt_options.
- *   CNTR  i64 step, i64 epoch, f64 last_lr (lr of the most recent step)
+ *   CNTR  i64 step, i64 epoch, f64 last_lr (lr of the most recent step),
+ *         f64 loss scale, i64 growth tracker (1 and 0 without grad_scaling)
  *   TENS  u64 tensor count T, u32 state array count A, u32 reserved (0),
  *         T x u64 numel
  *   STAT  A x T slices of f32: array 0 of tensor 0, of tensor 1, ...,
@@ -36,6 +37,7 @@
 #define FOPT_CKPT_SECTION_BYTES 20u /* tag, reserved, length, crc: the bytes around a payload */
 #define FOPT_CKPT_MAX_OPTIONS 48
 #define FOPT_CKPT_MAX_NAME 63
+#define FOPT_CKPT_COUNTER_BYTES 40u
 
 /* One serialized option: an int64 or a double under its fopt_options name. */
 typedef struct fopt_ckpt_option {

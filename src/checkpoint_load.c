@@ -203,20 +203,35 @@ static fopt_status check_options(fopt_optimizer *opt, section s)
     return FOPT_SUCCESS;
 }
 
-/* Counters and tensor table; fills step, epoch, last_lr. */
-static fopt_status check_counters_and_tensors(fopt_optimizer *opt, section cntr, section tens, int64_t *step,
-                                              int64_t *epoch, double *last_lr)
+/* The CNTR section: counters, the lr of the most recent step, the scaler. */
+typedef struct counters {
+    int64_t step, epoch;
+    double last_lr;
+    double scale;
+    int64_t growth_tracker;
+} counters;
+
+/* Counters and tensor table; fills *c. */
+static fopt_status check_counters_and_tensors(fopt_optimizer *opt, section cntr, section tens, counters *c)
 {
-    if (cntr.length != 24) {
-        return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_CORRUPT, "section CNTR: %llu bytes, expected 24",
-                         (unsigned long long)cntr.length);
+    if (cntr.length != FOPT_CKPT_COUNTER_BYTES) {
+        return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_CORRUPT, "section CNTR: %llu bytes, expected %u",
+                         (unsigned long long)cntr.length, FOPT_CKPT_COUNTER_BYTES);
     }
-    *step = (int64_t)fopt_get_u64(cntr.data);
-    *epoch = (int64_t)fopt_get_u64(cntr.data + 8);
-    *last_lr = fopt_get_f64(cntr.data + 16);
-    if (*step < 0 || *epoch < 0 || !(*last_lr >= 0.0 && *last_lr <= 1e300)) {
+    c->step = (int64_t)fopt_get_u64(cntr.data);
+    c->epoch = (int64_t)fopt_get_u64(cntr.data + 8);
+    c->last_lr = fopt_get_f64(cntr.data + 16);
+    c->scale = fopt_get_f64(cntr.data + 24);
+    c->growth_tracker = (int64_t)fopt_get_u64(cntr.data + 32);
+    if (c->step < 0 || c->epoch < 0 || !(c->last_lr >= 0.0 && c->last_lr <= 1e300)) {
         return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_CORRUPT, "section CNTR: invalid step %lld, epoch %lld or lr %g",
-                         (long long)*step, (long long)*epoch, *last_lr);
+                         (long long)c->step, (long long)c->epoch, c->last_lr);
+    }
+    /* A loss scale must be a positive finite fp32 value. */
+    if (!(c->scale > 0.0 && c->scale <= 3.4028234663852886e38) || c->growth_tracker < 0) {
+        return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_CORRUPT,
+                         "section CNTR: invalid loss scale %g or growth tracker %lld", c->scale,
+                         (long long)c->growth_tracker);
     }
     if (tens.length < 16 || (tens.length - 16) % 8 != 0 || fopt_get_u32(tens.data + 12) != 0 ||
         fopt_get_u64(tens.data) != (tens.length - 16) / 8) {
@@ -245,8 +260,8 @@ static fopt_status check_counters_and_tensors(fopt_optimizer *opt, section cntr,
     return FOPT_SUCCESS;
 }
 
-/* Copies the validated STAT payload into the backend, then the counters. */
-static fopt_status apply(fopt_optimizer *opt, section stat, int64_t step, int64_t epoch, double last_lr)
+/* Copies the validated STAT payload into the backend, then the counters and the scaler. */
+static fopt_status apply(fopt_optimizer *opt, section stat, const counters *c)
 {
     const int arrays = fopt_state_arrays(&opt->options);
     size_t max_numel = 1;
@@ -269,7 +284,10 @@ static fopt_status apply(fopt_optimizer *opt, section stat, int64_t step, int64_
     }
     free(host);
     if (status == FOPT_SUCCESS) {
-        status = opt->ops->set_counters(opt, step, epoch, last_lr);
+        status = opt->ops->set_counters(opt, c->step, c->epoch, c->last_lr);
+    }
+    if (status == FOPT_SUCCESS && opt->options.grad_scaling) {
+        status = opt->ops->write_scaler(opt, c->scale, c->growth_tracker);
     }
     return status;
 }
@@ -277,12 +295,11 @@ static fopt_status apply(fopt_optimizer *opt, section stat, int64_t step, int64_
 static fopt_status load_buffer(fopt_optimizer *opt, const unsigned char *buf, size_t size)
 {
     section sec[4];
-    int64_t step = 0, epoch = 0;
-    double last_lr = 0.0;
+    counters c = {0, 0, 0.0, 1.0, 0};
     fopt_status status;
     if ((status = check_framing(opt, buf, size, sec)) != FOPT_SUCCESS ||
         (status = check_options(opt, sec[0])) != FOPT_SUCCESS ||
-        (status = check_counters_and_tensors(opt, sec[1], sec[2], &step, &epoch, &last_lr)) != FOPT_SUCCESS) {
+        (status = check_counters_and_tensors(opt, sec[1], sec[2], &c)) != FOPT_SUCCESS) {
         return status;
     }
     const uint64_t expected = (uint64_t)fopt_state_arrays(&opt->options) * opt->total_numel * sizeof(float);
@@ -290,7 +307,7 @@ static fopt_status load_buffer(fopt_optimizer *opt, const unsigned char *buf, si
         return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_CORRUPT, "section STAT: %llu bytes, the tensors need %llu",
                          (unsigned long long)sec[3].length, (unsigned long long)expected);
     }
-    return apply(opt, sec[3], step, epoch, last_lr);
+    return apply(opt, sec[3], &c);
 }
 
 fopt_status fopt_load(fopt_optimizer *opt, const char *path)
@@ -301,10 +318,6 @@ fopt_status fopt_load(fopt_optimizer *opt, const char *path)
     fopt_clear_error(opt);
     if (!path) {
         return fopt_fail(opt, FOPT_ERROR_NULL_POINTER, "path is NULL");
-    }
-    if (opt->options.grad_scaling) {
-        return fopt_fail(opt, FOPT_ERROR_NOT_SUPPORTED,
-                         "checkpoints do not record the loss scale yet: options.grad_scaling must be off");
     }
     unsigned char *buf = NULL;
     size_t size = 0;

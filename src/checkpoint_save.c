@@ -121,10 +121,17 @@ static fopt_status write_checkpoint(fopt_optimizer *opt, writer *w)
     }
     unsigned char opts[4 + FOPT_CKPT_MAX_OPTIONS * (1 + FOPT_CKPT_MAX_NAME + 1 + 8)];
     const size_t opts_len = encode_options(&opt->options, opts);
-    unsigned char counters[24];
+    double scale = 1.0;
+    int64_t growth_tracker = 0;
+    if (opt->options.grad_scaling && (status = opt->ops->read_scaler(opt, &scale, &growth_tracker)) != FOPT_SUCCESS) {
+        return status;
+    }
+    unsigned char counters[FOPT_CKPT_COUNTER_BYTES];
     fopt_put_u64(counters, (uint64_t)step);
     fopt_put_u64(counters + 8, (uint64_t)epoch);
     fopt_put_f64(counters + 16, last_lr);
+    fopt_put_f64(counters + 24, scale);
+    fopt_put_u64(counters + 32, (uint64_t)growth_tracker);
     const int arrays = fopt_state_arrays(&opt->options);
     const size_t tens_len = 16 + 8 * opt->num_tensors;
     unsigned char *tens = malloc(tens_len);
@@ -182,10 +189,6 @@ fopt_status fopt_save(fopt_optimizer *opt, const char *path)
     fopt_clear_error(opt);
     if (!path || !*path) {
         return fopt_fail(opt, path ? FOPT_ERROR_IO : FOPT_ERROR_NULL_POINTER, "path is %s", path ? "empty" : "NULL");
-    }
-    if (opt->options.grad_scaling) {
-        return fopt_fail(opt, FOPT_ERROR_NOT_SUPPORTED,
-                         "checkpoints do not record the loss scale yet: options.grad_scaling must be off");
     }
     const size_t len = strlen(path);
     char *tmp = malloc(len + sizeof ".tmp.XXXXXX");

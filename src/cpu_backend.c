@@ -381,14 +381,24 @@ static fopt_status cpu_set_counters(fopt_optimizer *opt, int64_t step, int64_t e
     return FOPT_SUCCESS;
 }
 
-static fopt_status cpu_read_scale(fopt_optimizer *opt, double *scale)
+static fopt_status cpu_read_scaler(fopt_optimizer *opt, double *scale, int64_t *growth_tracker)
 {
-    *scale = *opt->loss_scale;
+    const cpu_state *s = opt->backend_state;
+    *scale = s->scaler.scale;
+    *growth_tracker = s->scaler.growth_tracker;
+    return FOPT_SUCCESS;
+}
+
+static fopt_status cpu_write_scaler(fopt_optimizer *opt, double scale, int64_t growth_tracker)
+{
+    cpu_state *s = opt->backend_state;
+    s->scaler.scale = (float)scale;
+    s->scaler.growth_tracker = growth_tracker;
     return FOPT_SUCCESS;
 }
 
 const fopt_backend_ops fopt_cpu_backend_ops = {
     cpu_create,        cpu_destroy,    cpu_step, cpu_add_epochs, cpu_set_epoch, cpu_read_counters,
     cpu_copy_state,    cpu_set_counters,
-    cpu_read_scale,
+    cpu_read_scaler,   cpu_write_scaler,
 };

@@ -366,25 +366,48 @@ static fopt_status cuda_set_counters(fopt_optimizer *opt, int64_t step, int64_t 
     return FOPT_SUCCESS;
 }
 
-/* Synchronizing: copies the loss scale back. */
-static fopt_status cuda_read_scale(fopt_optimizer *opt, double *scale)
+/* Synchronizing copy of the whole scaler state between device and host. */
+static fopt_status copy_scaler(fopt_optimizer *opt, fopt_grad_scaler *host, int to_host)
 {
-    float host = 0.0f;
-    cudaError_t err = cudaMemcpyAsync(&host, opt->loss_scale, sizeof host, cudaMemcpyDeviceToHost, stream_of(opt));
+    cuda_state *s = opt->backend_state;
+    cudaError_t err = to_host ? cudaMemcpyAsync(host, s->scaler, sizeof *host, cudaMemcpyDeviceToHost, stream_of(opt))
+                              : cudaMemcpyAsync(s->scaler, host, sizeof *host, cudaMemcpyHostToDevice, stream_of(opt));
     if (err != cudaSuccess) {
-        return cuda_fail(opt, "cudaMemcpyAsync (loss scale)", err);
+        return cuda_fail(opt, "cudaMemcpyAsync (gradient scaler)", err);
     }
     if ((err = cudaStreamSynchronize(stream_of(opt))) != cudaSuccess) {
-        return cuda_fail(opt, "cudaStreamSynchronize (loss scale)", err);
+        return cuda_fail(opt, "cudaStreamSynchronize (gradient scaler)", err);
     }
-    *scale = host;
     return FOPT_SUCCESS;
+}
+
+static fopt_status cuda_read_scaler(fopt_optimizer *opt, double *scale, int64_t *growth_tracker)
+{
+    fopt_grad_scaler host;
+    fopt_status status = copy_scaler(opt, &host, 1);
+    if (status == FOPT_SUCCESS) {
+        *scale = host.scale;
+        *growth_tracker = host.growth_tracker;
+    }
+    return status;
+}
+
+static fopt_status cuda_write_scaler(fopt_optimizer *opt, double scale, int64_t growth_tracker)
+{
+    fopt_grad_scaler host;
+    fopt_status status = copy_scaler(opt, &host, 1);
+    if (status != FOPT_SUCCESS) {
+        return status;
+    }
+    host.scale = (float)scale;
+    host.growth_tracker = growth_tracker;
+    return copy_scaler(opt, &host, 0);
 }
 
 const fopt_backend_ops fopt_cuda_backend_ops = {
     cuda_create,     cuda_destroy,     cuda_step, cuda_add_epochs, cuda_set_epoch, cuda_read_counters,
     cuda_copy_state, cuda_set_counters,
-    cuda_read_scale,
+    cuda_read_scaler, cuda_write_scaler,
 };
 
 int fopt_cuda_usable(void)

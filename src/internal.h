@@ -26,8 +26,10 @@ typedef struct fopt_backend_ops {
     fopt_status (*copy_state)(fopt_optimizer *opt, int array, size_t tensor, float *host, int to_host);
     /* Synchronizing: sets the counters and the lr of the most recent step (checkpoint load). */
     fopt_status (*set_counters)(fopt_optimizer *opt, int64_t step, int64_t epoch, double last_lr);
-    /* Synchronizing read of the loss scale (only called with grad_scaling on). */
-    fopt_status (*read_scale)(fopt_optimizer *opt, double *scale);
+    /* Synchronizing read / write of the loss scale and its growth tracker
+     * (only called with grad_scaling on; write: checkpoint load). */
+    fopt_status (*read_scaler)(fopt_optimizer *opt, double *scale, int64_t *growth_tracker);
+    fopt_status (*write_scaler)(fopt_optimizer *opt, double scale, int64_t growth_tracker);
 } fopt_backend_ops;
 
 struct fopt_optimizer {

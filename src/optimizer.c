@@ -379,7 +379,8 @@ fopt_status fopt_get_scale(fopt_optimizer *opt, double *scale)
     if ((status = require_scaling(opt, "fopt_get_scale")) != FOPT_SUCCESS) {
         return status;
     }
-    return opt->ops->read_scale(opt, scale);
+    int64_t growth_tracker;
+    return opt->ops->read_scaler(opt, scale, &growth_tracker);
 }
 
 fopt_status fopt_device_loss_scale(fopt_optimizer *opt, const float **scale)

@@ -115,15 +115,17 @@ inline size_t section_offset(const Bytes &b, const char *tag)
     return 0;
 }
 
-/* Everything a load may change: counters, last lr, every state array. */
+/* Everything a load may change: counters, last lr, loss scale, every state array. */
 struct Snapshot {
     int64_t step = -1, epoch = -1;
     double last_lr = -1;
+    double scale = 1;
+    int64_t growth_tracker = 0;
     std::vector<std::vector<float>> state; /* [array * num_tensors + tensor] */
     bool operator==(const Snapshot &o) const
     {
         if (step != o.step || epoch != o.epoch || std::memcmp(&last_lr, &o.last_lr, sizeof last_lr) != 0 ||
-            state.size() != o.state.size()) {
+            scale != o.scale || growth_tracker != o.growth_tracker || state.size() != o.state.size()) {
             return false;
         }
         for (size_t i = 0; i < state.size(); i++) { /* bitwise: NaN state compares equal to itself */
@@ -141,6 +143,9 @@ inline Snapshot snapshot(fopt_optimizer *opt)
 {
     Snapshot s;
     EXPECT_EQ(opt->ops->read_counters(opt, &s.step, &s.epoch, &s.last_lr), FOPT_SUCCESS);
+    if (opt->options.grad_scaling) {
+        EXPECT_EQ(opt->ops->read_scaler(opt, &s.scale, &s.growth_tracker), FOPT_SUCCESS);
+    }
     for (int a = 0; a < fopt_state_arrays(&opt->options); a++) {
         for (size_t t = 0; t < opt->num_tensors; t++) {
             std::vector<float> v(opt->tensors[t].numel);

@@ -1,6 +1,7 @@
 // Checkpoints on the CUDA backend (harness and real GPU): bit-identical
 // resume, files that move between backends byte for byte, and bad files
 // that change nothing in device memory.
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,6 +125,37 @@ INSTANTIATE_TEST_SUITE_P(Checkpoint, DeviceCheckpoint,
                          ::testing::Values(Case{FOPT_SGD, 3}, Case{FOPT_SGD, 12}, Case{FOPT_ADAM, 3},
                                            Case{FOPT_ADAM, 12}, Case{FOPT_ADAMW, 3}, Case{FOPT_ADAMW, 12}),
                          case_name);
+
+TEST(DeviceCheckpointScaling, ResumeRestoresScaleAndGrowthTracker)
+{
+    FOPT_REQUIRE_DEVICE();
+    fopt_options o = config(FOPT_ADAMW);
+    o.grad_scaling = 1;
+    o.init_scale = 1024;
+    o.growth_interval = 3;
+    TempDir dir;
+    const std::string path = dir.file("ckpt");
+    Model straight(o, true);
+    straight.run(0, 4);
+    straight.hgrads[1][0] = INFINITY; /* one overflowing step: skipped, the scale backs off */
+    straight.dgrads[1]->upload(straight.hgrads[1]);
+    ASSERT_EQ(fopt_step(straight.opt), FOPT_SUCCESS);
+    straight.run(4, 6);
+    ASSERT_EQ(fopt_save(straight.opt, path.c_str()), FOPT_SUCCESS) << fopt_last_error(straight.opt);
+    const Snapshot saved = snapshot(straight.opt);
+    EXPECT_EQ(saved.scale, 1024.0);
+    EXPECT_EQ(saved.growth_tracker, 2);
+    const auto at_save = straight.params();
+    straight.run(6, 15);
+
+    Model resumed(o, true);
+    resumed.set_params(at_save);
+    ASSERT_EQ(fopt_load(resumed.opt, path.c_str()), FOPT_SUCCESS) << fopt_last_error(resumed.opt);
+    EXPECT_TRUE(snapshot(resumed.opt) == saved);
+    resumed.run(6, 15);
+    EXPECT_EQ(straight.params(), resumed.params());
+    EXPECT_TRUE(snapshot(straight.opt) == snapshot(resumed.opt));
+}
 
 TEST(DeviceCheckpointPortable, FilesMoveBetweenBackendsByteForByte)
 {

@@ -165,18 +165,32 @@ TEST(Checkpoint, ResumeWithGradientClippingIsBitIdentical)
     EXPECT_TRUE(bitwise_equal(straight.params, resumed.params));
 }
 
-TEST(Checkpoint, GradScalingIsNotSupportedYet)
+TEST(Checkpoint, ResumeWithGradScalingRestoresScaleAndGrowthTracker)
 {
     TempDir dir;
-    Model plain(config(FOPT_ADAM));
-    ASSERT_EQ(fopt_save(plain.opt, dir.file("c").c_str()), FOPT_SUCCESS);
     fopt_options o = config(FOPT_ADAM);
     o.grad_scaling = 1;
-    Model scaled(o);
-    EXPECT_EQ(fopt_save(scaled.opt, dir.file("s").c_str()), FOPT_ERROR_NOT_SUPPORTED);
-    EXPECT_NE(std::string(fopt_last_error(scaled.opt)).find("grad_scaling"), std::string::npos);
-    EXPECT_EQ(fopt_load(scaled.opt, dir.file("c").c_str()), FOPT_ERROR_NOT_SUPPORTED);
-    EXPECT_EQ(dir.entries(), std::vector<std::string>{"c"});
+    o.init_scale = 1024;
+    o.growth_interval = 3;
+    Model straight(o);
+    straight.run(0, 4); /* 3 good steps grow the scale to 2048, the 4th starts a new interval */
+    straight.grads[0][0] = INFINITY;
+    ASSERT_EQ(fopt_step(straight.opt), FOPT_SUCCESS); /* skipped: scale back to 1024, tracker 0 */
+    straight.run(4, 6);
+    ASSERT_EQ(fopt_save(straight.opt, dir.file("c").c_str()), FOPT_SUCCESS) << fopt_last_error(straight.opt);
+    const Snapshot saved = snapshot(straight.opt);
+    EXPECT_EQ(saved.scale, 1024.0);
+    EXPECT_EQ(saved.growth_tracker, 2);
+    const auto at_save = straight.params;
+    straight.run(6, 15); /* the next good step completes the interval: a wrong tracker shows here */
+
+    Model resumed(o);
+    resumed.params = at_save;
+    ASSERT_EQ(fopt_load(resumed.opt, dir.file("c").c_str()), FOPT_SUCCESS) << fopt_last_error(resumed.opt);
+    EXPECT_TRUE(snapshot(resumed.opt) == saved);
+    resumed.run(6, 15);
+    EXPECT_TRUE(bitwise_equal(straight.params, resumed.params));
+    EXPECT_TRUE(snapshot(resumed.opt) == snapshot(straight.opt));
 }
 
 /* A victim optimizer with non-trivial state, a control with the same history,
@@ -302,6 +316,19 @@ TEST_F(BadFile, NegativeCounterIsCorrupt)
     fopt_put_u64(&b[cntr + 16], static_cast<uint64_t>(-5));
     fix_crcs(b, cntr);
     expect_rejected(b, FOPT_ERROR_CHECKPOINT_CORRUPT, "invalid step");
+}
+
+TEST_F(BadFile, InvalidLossScaleIsCorrupt)
+{
+    const double scales[] = {0.0, -1.0, (double)INFINITY, (double)NAN, 1e39};
+    for (double scale : scales) {
+        Bytes b = bytes;
+        const size_t cntr = section_offset(b, "CNTR");
+        ASSERT_NE(cntr, 0u);
+        fopt_put_f64(&b[cntr + 16 + 24], scale);
+        fix_crcs(b, cntr);
+        expect_rejected(b, FOPT_ERROR_CHECKPOINT_CORRUPT, "invalid loss scale");
+    }
 }
 
 TEST_F(BadFile, WrongTensorSizes)
