@@ -32,9 +32,7 @@
  * (fp32 only). bf16 params + fp32 master, m, v + bf16 grads: read grad (2),
  * write param (2), read+write master, m, v (24): 28 bytes, element by element.
  */
-#include "launch.cuh"
-#include "multi_tensor.cuh"
-#include "schedule_eval.h"
+#include "step_common.cuh"
 
 /* The per-step scalars and the element update; NSTATE = 3 with amsgrad. */
 template <int NSTATE>
@@ -89,12 +87,9 @@ template <int NSTATE, class P, class G>
 __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *counters,
                                  const fopt_grad_scaler *scaler, fopt_schedule schedule, fopt_adam_args args)
 {
-    __shared__ fopt_adam_update<NSTATE> shared_update;
-    __shared__ int skip;
-    __shared__ fopt_param_rounding shared_rounding;
-    if (threadIdx.x == 0) {
-        skip = scaler && scaler->skip;
-        const double lr = fopt_schedule_eval(&schedule, counters->epoch);
+    __shared__ fopt_step_shared<fopt_adam_update<NSTATE> > shared;
+    const bool skip = fopt_step_prologue(shared, counters, scaler, schedule, args.stochastic_rounding, args.seed,
+                                         [&](double lr, float grad_factor) {
         const double k = (double)(counters->step + 1);
         fopt_adam_update<NSTATE> u;
         u.weight_decay = args.decoupled ? 0.0f : (float)args.weight_decay;
@@ -106,20 +101,14 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
         u.step_size = (float)(lr / (1.0 - pow(args.beta1, k)));
         u.bias_correction2_sqrt = (float)sqrt(1.0 - pow(args.beta2, k));
         u.maximize = args.maximize;
-        u.grad_factor = scaler ? scaler->grad_factor : 1.0f;
-        shared_update = u;
-        shared_rounding.stochastic = args.stochastic_rounding;
-        shared_rounding.base = fopt_sr_base(args.seed, counters->step + 1);
-        if (blockIdx.x == 0 && !skip) {
-            counters->last_lr = lr;
-        }
-    }
-    __syncthreads();
+        u.grad_factor = grad_factor;
+        return u;
+    });
     if (skip) {
         return;
     }
-    const fopt_adam_update<NSTATE> update = shared_update;
-    const fopt_param_rounding rounding = shared_rounding;
+    const fopt_adam_update<NSTATE> update = shared.update;
+    const fopt_param_rounding rounding = shared.rounding;
     fopt_for_each_element<NSTATE, P, G>(table, update, rounding);
 }
 
@@ -138,15 +127,9 @@ extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_
     args.stochastic_rounding = options->stochastic_rounding != 0;
     args.seed = options->stochastic_rounding_seed;
     const bool amsgrad = options->amsgrad != 0;
-    const fopt_dtype grad_dtype = options->grad_dtype;
-    return fopt_with_dtype(options->param_dtype, [&](auto param_type) {
-        return fopt_with_dtype(grad_dtype, [&](auto grad_type) {
-            typedef typename decltype(param_type)::type P;
-            typedef typename decltype(grad_type)::type G;
-            void (*kernel)(fopt_chunk_table, fopt_device_counters *, const fopt_grad_scaler *, fopt_schedule,
-                           fopt_adam_args) = amsgrad ? fopt_adam_kernel<3, P, G> : fopt_adam_kernel<2, P, G>;
-            KLAUNCH(kernel, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
-            return cudaGetLastError();
-        });
-    });
+    return fopt_launch_step(options, grid, stream, [&](auto param_type, auto grad_type) {
+        typedef typename decltype(param_type)::type P;
+        typedef typename decltype(grad_type)::type G;
+        return amsgrad ? fopt_adam_kernel<3, P, G> : fopt_adam_kernel<2, P, G>;
+    }, table, counters, scaler, schedule, args);
 }

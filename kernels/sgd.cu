@@ -29,9 +29,7 @@
  * (fp32 only). bf16 params + master + bf16 grads: 2 + 8 + 2 = 12 bytes
  * (+8 with momentum), element by element.
  */
-#include "launch.cuh"
-#include "multi_tensor.cuh"
-#include "schedule_eval.h"
+#include "step_common.cuh"
 
 /* The per-step scalars and the element update; NSTATE = 1 with momentum. */
 template <int NSTATE>
@@ -75,12 +73,9 @@ template <int NSTATE, class P, class G>
 __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *counters,
                                 const fopt_grad_scaler *scaler, fopt_schedule schedule, fopt_sgd_args args)
 {
-    __shared__ fopt_sgd_update<NSTATE> shared_update;
-    __shared__ int skip;
-    __shared__ fopt_param_rounding shared_rounding;
-    if (threadIdx.x == 0) {
-        skip = scaler && scaler->skip;
-        const double lr = fopt_schedule_eval(&schedule, counters->epoch);
+    __shared__ fopt_step_shared<fopt_sgd_update<NSTATE> > shared;
+    const bool skip = fopt_step_prologue(shared, counters, scaler, schedule, args.stochastic_rounding, args.seed,
+                                         [&](double lr, float grad_factor) {
         fopt_sgd_update<NSTATE> u;
         u.lr = (float)lr;
         u.weight_decay = args.weight_decay;
@@ -89,20 +84,14 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
         u.first_step = counters->step == 0;
         u.nesterov = args.nesterov;
         u.maximize = args.maximize;
-        u.grad_factor = scaler ? scaler->grad_factor : 1.0f;
-        shared_update = u;
-        shared_rounding.stochastic = args.stochastic_rounding;
-        shared_rounding.base = fopt_sr_base(args.seed, counters->step + 1);
-        if (blockIdx.x == 0 && !skip) {
-            counters->last_lr = lr;
-        }
-    }
-    __syncthreads();
+        u.grad_factor = grad_factor;
+        return u;
+    });
     if (skip) {
         return;
     }
-    const fopt_sgd_update<NSTATE> update = shared_update;
-    const fopt_param_rounding rounding = shared_rounding;
+    const fopt_sgd_update<NSTATE> update = shared.update;
+    const fopt_param_rounding rounding = shared.rounding;
     fopt_for_each_element<NSTATE, P, G>(table, update, rounding);
 }
 
@@ -120,15 +109,9 @@ extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_t
     args.stochastic_rounding = options->stochastic_rounding != 0;
     args.seed = options->stochastic_rounding_seed;
     const bool momentum = options->momentum != 0.0;
-    const fopt_dtype grad_dtype = options->grad_dtype;
-    return fopt_with_dtype(options->param_dtype, [&](auto param_type) {
-        return fopt_with_dtype(grad_dtype, [&](auto grad_type) {
-            typedef typename decltype(param_type)::type P;
-            typedef typename decltype(grad_type)::type G;
-            void (*kernel)(fopt_chunk_table, fopt_device_counters *, const fopt_grad_scaler *, fopt_schedule,
-                           fopt_sgd_args) = momentum ? fopt_sgd_kernel<1, P, G> : fopt_sgd_kernel<0, P, G>;
-            KLAUNCH(kernel, grid, FOPT_BLOCK_THREADS, 0, stream, table, counters, scaler, schedule, args);
-            return cudaGetLastError();
-        });
-    });
+    return fopt_launch_step(options, grid, stream, [&](auto param_type, auto grad_type) {
+        typedef typename decltype(param_type)::type P;
+        typedef typename decltype(grad_type)::type G;
+        return momentum ? fopt_sgd_kernel<1, P, G> : fopt_sgd_kernel<0, P, G>;
+    }, table, counters, scaler, schedule, args);
 }

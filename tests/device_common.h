@@ -28,6 +28,7 @@
 
 #include "fusedopt.h"
 #include "reference.h"
+#include "reference_run.h"
 
 namespace fopt_test {
 
@@ -254,15 +255,7 @@ public:
     }
 
 private:
-    std::vector<float> random_floats(size_t n)
-    {
-        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-        std::vector<float> v(n);
-        for (float &x : v) {
-            x = dist(rng_);
-        }
-        return v;
-    }
+    std::vector<float> random_floats(size_t n) { return fopt_run::random_floats(rng_, n, 1.0f); }
 
     fopt_options options_;
     std::vector<TensorSpec> specs_;

@@ -4,7 +4,7 @@
  * the step stays capturable in a CUDA graph.
  */
 #include "device_common.h"
-#include "fopt_emu.h"
+#include "emu_sync_common.h"
 #include "mixed_common.h"
 
 namespace {
@@ -16,18 +16,8 @@ TEST(DeviceEmuMixedSync, ScaledAndClippedStepOnlyLaunches)
         c.second.max_grad_norm = 1.0;
         fopt_mixed::MixedRun<fopt_test::DeviceFloats> run(c.second, {5000, 3, 0}, 1);
         ASSERT_EQ(run.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
-        fopt_emu_reset_counters();
-        for (int i = 0; i < 5; i++) {
-            ASSERT_EQ(fopt_step(run.opt()), FOPT_SUCCESS);
-        }
-        fopt_emu_counters n;
-        fopt_emu_get_counters(&n);
-        EXPECT_EQ(n.syncs, 0u);
-        EXPECT_EQ(n.d2h_copies, 0u);
-        EXPECT_EQ(n.h2d_copies, 0u);
-        EXPECT_EQ(n.allocations, 0u);
-        EXPECT_EQ(n.frees, 0u);
-        EXPECT_EQ(n.launches, 20u) << "stats, combine, update, counters per step";
+        ASSERT_NO_FATAL_FAILURE(
+            fopt_emu_sync::expect_steps_only_launch(run.opt(), 5, 20u, "stats, combine, update, counters per step"));
     }
 }
 

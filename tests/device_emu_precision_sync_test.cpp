@@ -4,7 +4,7 @@
  * the step stays free of synchronization, copies and allocations.
  */
 #include "device_common.h"
-#include "fopt_emu.h"
+#include "emu_sync_common.h"
 #include "precision_common.h"
 #include "precision_device.h"
 
@@ -20,18 +20,8 @@ TEST(DeviceEmuPrecisionSync, SixteenBitStepOnlyLaunches)
         o.max_grad_norm = o.grad_scaling ? 1.0 : 0.0;
         fopt_precision::PrecisionRun<fopt_precision::DeviceBytes> run(o, {5000, 3, 0}, 1);
         ASSERT_EQ(run.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
-        fopt_emu_reset_counters();
-        for (int i = 0; i < 3; i++) {
-            ASSERT_EQ(fopt_step(run.opt()), FOPT_SUCCESS);
-        }
-        fopt_emu_counters n;
-        fopt_emu_get_counters(&n);
-        EXPECT_EQ(n.syncs, 0u);
-        EXPECT_EQ(n.d2h_copies, 0u);
-        EXPECT_EQ(n.h2d_copies, 0u);
-        EXPECT_EQ(n.allocations, 0u);
-        EXPECT_EQ(n.frees, 0u);
-        EXPECT_EQ(n.launches, o.grad_scaling ? 12u : 6u) << "(stats, combine,) update, counters per step";
+        ASSERT_NO_FATAL_FAILURE(fopt_emu_sync::expect_steps_only_launch(
+            run.opt(), 3, o.grad_scaling ? 12u : 6u, "(stats, combine,) update, counters per step"));
     }
 }
 

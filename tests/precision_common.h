@@ -30,16 +30,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <ostream>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "dtype.h"
 #include "fusedopt.h"
-#include "reference.h"
+#include "reference_run.h"
 extern "C" {
 #include "internal.h"
 }
@@ -98,13 +96,13 @@ inline std::vector<float> decode(fopt_dtype dtype, const std::vector<unsigned ch
     return values;
 }
 
-enum class Poison { none, inf, nan };
+using fopt_run::Poison;
 
 template <class Buffer>
-class PrecisionRun {
+class PrecisionRun : public fopt_run::ReferenceRun {
 public:
     PrecisionRun(const fopt_options &options, const std::vector<size_t> &sizes, unsigned seed)
-        : options_(options), sizes_(sizes), rng_(seed), scale_(options.grad_scaling ? options.init_scale : 1.0)
+        : ReferenceRun(options, sizes, seed)
     {
         const size_t psize = fopt_dtype_size(options.param_dtype);
         const size_t gsize = fopt_dtype_size(options.grad_dtype);
@@ -118,9 +116,6 @@ public:
             params_.back()->upload(p);
             const std::vector<float> exact = decode(options.param_dtype, p);
             ref_master_.emplace_back(exact.begin(), exact.end());
-            for (auto &s : ref_state_) {
-                s.emplace_back(n, 0.0);
-            }
             tensors.push_back({params_.back()->get(), grads_.back()->get(), n});
         }
         status_ = fopt_create(&opt_, &options_, tensors.data(), tensors.size());
@@ -131,7 +126,6 @@ public:
 
     fopt_status create_status() const { return status_; }
     fopt_optimizer *opt() const { return opt_; }
-    int64_t ref_step() const { return step_; }
 
     /* Gradients g * scale (g uniform in +-1) rounded to grad_dtype, `poison`
      * planted in element `at` of tensor `tensor`; one step on both sides.
@@ -140,44 +134,14 @@ public:
     {
         std::vector<std::vector<double>> ref_grad;
         for (size_t i = 0; i < sizes_.size(); i++) {
-            std::vector<float> g = random_floats(sizes_[i], 1.0f);
-            for (float &x : g) {
-                x *= (float)scale_;
-            }
-            if (poison != Poison::none && i == tensor) {
-                g.at(at) = poison == Poison::inf ? std::numeric_limits<float>::infinity()
-                                                 : std::numeric_limits<float>::quiet_NaN();
-            }
+            const std::vector<float> g = scaled_gradients(i, 1.0f, poison, tensor, at);
             const std::vector<unsigned char> bytes = encode(options_.grad_dtype, g);
             grads_[i]->upload(bytes);
             const std::vector<float> seen = decode(options_.grad_dtype, bytes);
             ref_grad.emplace_back(seen.begin(), seen.end());
         }
         EXPECT_EQ(fopt_step(opt_), FOPT_SUCCESS) << fopt_last_error(opt_);
-        std::vector<double *> pointers;
-        for (auto &g : ref_grad) {
-            pointers.push_back(g.data());
-        }
-        const int skipped =
-            fopt_reference_unscale_clip(&options_, scale_, sizes_.size(), sizes_.data(), pointers.data());
-        if (!skipped) {
-            double lr = 0;
-            EXPECT_EQ(fopt_schedule_lr(&options_.schedule, epoch_, &lr), FOPT_SUCCESS);
-            step_ += 1;
-            for (size_t i = 0; i < sizes_.size(); i++) {
-                fopt_reference_state st = {ref_state_[0][i].data(), ref_state_[1][i].data(),
-                                           ref_state_[2][i].data(), ref_state_[3][i].data()};
-                fopt_reference_step(&options_, lr, step_, sizes_[i], ref_master_[i].data(), ref_grad[i].data(),
-                                    &st);
-            }
-            if (options_.steps_per_epoch > 0 && step_ % options_.steps_per_epoch == 0) {
-                epoch_ += 1;
-            }
-        }
-        if (options_.grad_scaling) {
-            fopt_reference_update_scale(&options_, skipped, &scale_, &tracker_);
-        }
-        return skipped != 0;
+        return reference_step(ref_grad, ref_master_);
     }
 
     /* Draws the gradients of `steps` steps and drops them: a run created
@@ -242,41 +206,15 @@ public:
             }
         }
         EXPECT_EQ(bad, 0u) << "elements out of tolerance";
-        int64_t step = -1, epoch = -1;
-        EXPECT_EQ(fopt_get_counters(opt_, &step, &epoch), FOPT_SUCCESS);
-        EXPECT_EQ(step, step_);
-        EXPECT_EQ(epoch, epoch_);
-        if (options_.grad_scaling) {
-            double scale = 0;
-            EXPECT_EQ(fopt_get_scale(opt_, &scale), FOPT_SUCCESS);
-            EXPECT_EQ(scale, scale_);
-        }
+        expect_counters_match(opt_);
     }
 
 private:
-    std::vector<float> random_floats(size_t n, float range)
-    {
-        std::uniform_real_distribution<float> dist(-range, range);
-        std::vector<float> v(n);
-        for (float &x : v) {
-            x = dist(rng_);
-        }
-        return v;
-    }
-
-    fopt_options options_;
-    std::vector<size_t> sizes_;
-    std::mt19937 rng_;
     std::vector<std::unique_ptr<Buffer>> params_;
     std::vector<std::unique_ptr<Buffer>> grads_;
     std::vector<std::vector<double>> ref_master_;
-    std::vector<std::vector<double>> ref_state_[4];
     fopt_optimizer *opt_ = nullptr;
     fopt_status status_ = FOPT_SUCCESS;
-    double scale_;
-    int64_t tracker_ = 0;
-    int64_t step_ = 0;
-    int64_t epoch_ = 0;
 };
 
 /* A named configuration. */
