@@ -28,9 +28,10 @@
  * stochastically (thread 0 also hashes the seed with k).
  *
  * Memory traffic per element: read grad, read+write param, m, v (28 bytes);
- * amsgrad also read+write vmax (36 bytes). 128-bit accesses where aligned
- * (fp32 only). bf16 params + fp32 master, m, v + bf16 grads: read grad (2),
- * write param (2), read+write master, m, v (24): 28 bytes, element by element.
+ * amsgrad also read+write vmax (36 bytes). bf16 params + fp32 master, m, v +
+ * bf16 grads: read grad (2), write param (2), read+write master, m, v (24):
+ * 28 bytes. Where param and grad are aligned to four elements, four elements
+ * per vector access (128-bit for fp32 arrays, 64-bit for 16-bit ones).
  */
 #include "step_common.cuh"
 

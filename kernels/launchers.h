@@ -31,7 +31,8 @@ extern "C" {
  * slice of algorithm state array k (unused entries are NULL), master at its
  * slice of the fp32 master weights (NULL for fp32 parameters); the backend
  * starts every slice on a 16-byte boundary. vec_ok is 1 when param and grad
- * are 16-byte aligned too (used only when both are fp32). */
+ * are aligned to four of their elements too (16 bytes for fp32, 8 for
+ * 16-bit types), so four elements move with one vector access. */
 typedef struct fopt_kernel_tensor {
     void *param;
     const void *grad;

@@ -25,9 +25,10 @@
  * Launch: `grid` blocks (a few per SM, at most one per chunk) of
  * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
  * Memory traffic per element: read grad, read+write param (12 bytes); with
- * momentum also read+write buf (20 bytes). 128-bit accesses where aligned
- * (fp32 only). bf16 params + master + bf16 grads: 2 + 8 + 2 = 12 bytes
- * (+8 with momentum), element by element.
+ * momentum also read+write buf (20 bytes). bf16 params + master + bf16
+ * grads: 2 + 8 + 2 = 12 bytes (+8 with momentum). Where param and grad are
+ * aligned to four elements, four elements per vector access (128-bit for
+ * fp32 arrays, 64-bit for 16-bit ones).
  */
 #include "step_common.cuh"
 

@@ -6,7 +6,8 @@
 #     any ptxas spill or local-memory warning (or any compile error);
 #   - for the update kernels (sgd.cu, adam.cu), checks that the PTX of the
 #     vectorized path has 128-bit global loads (ld.global[.nc].v4.f32) and
-#     stores (st.global.v4.f32).
+#     stores (st.global.v4.f32) for fp32 arrays, and 64-bit ones for 16-bit
+#     parameters and gradients (ld.global[.nc].v4.u16 or .v2.u32, st.global.v4.u16).
 # Prints one line per check; exits 1 if any failed.
 #
 # Usage: scripts/check-kernels.sh        (NVCC and ARCHS may be set in the environment)
@@ -34,6 +35,19 @@ report() { # status description [details file]
     fi
 }
 
+# check_vector_access LABEL PTX LOAD_RE STORE_RE WHAT: PASS when the PTX has
+# at least one load matching LOAD_RE and one store matching STORE_RE.
+check_vector_access() {
+    local loads stores
+    loads=$(grep -cE "$3" "$2")
+    stores=$(grep -cE "$4" "$2")
+    if [ "$loads" -gt 0 ] && [ "$stores" -gt 0 ]; then
+        report PASS "$1: PTX has $loads $5 loads and $stores stores"
+    else
+        report FAIL "$1: PTX has $loads $5 loads and $stores stores (want both > 0)"
+    fi
+}
+
 for cu in "$root"/kernels/*.cu; do
     name=$(basename "$cu")
     for arch in $archs; do
@@ -54,13 +68,10 @@ for cu in "$root"/kernels/*.cu; do
             report FAIL "$name sm_$arch: PTX" "$log"
             continue
         fi
-        loads=$(grep -cE 'ld\.global(\.nc)?\.v4\.f32' "$ptx")
-        stores=$(grep -cE 'st\.global\.v4\.f32' "$ptx")
-        if [ "$loads" -gt 0 ] && [ "$stores" -gt 0 ]; then
-            report PASS "$name sm_$arch: PTX has $loads ld.global.v4.f32 and $stores st.global.v4.f32"
-        else
-            report FAIL "$name sm_$arch: PTX has $loads ld.global.v4.f32 and $stores st.global.v4.f32 (want both > 0)"
-        fi
+        check_vector_access "$name sm_$arch" "$ptx" 'ld\.global(\.nc)?\.v4\.f32' 'st\.global\.v4\.f32' \
+            "128-bit fp32"
+        check_vector_access "$name sm_$arch" "$ptx" 'ld\.global(\.nc)?\.(v4\.u16|v2\.u32)' 'st\.global\.v4\.u16' \
+            "64-bit 16-bit-element"
     done
 done
 

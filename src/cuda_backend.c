@@ -10,14 +10,15 @@
  * State layout: one allocation per state kind. Tensor i's slice starts at
  * its own offset rounded so every slice is 16-byte aligned (offsets are
  * padded to multiples of 4 floats), so a tensor's vectorization depends only
- * on its own param and grad pointers, never on the sizes of the tensors
- * before it.
+ * on its own param and grad pointers (aligned to four of their elements),
+ * never on the sizes of the tensors before it.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <cuda_runtime_api.h>
 
+#include "dtype.h"
 #include "internal.h"
 #include "launchers.h"
 #include "schedule_eval.h"
@@ -34,6 +35,7 @@ typedef struct cuda_state {
     fopt_device_counters *counters;
     fopt_grad_scaler *scaler;         /* gradient scaling / clipping state, NULL when both are off */
     double *partials;                 /* grid per-block sums of squares of the pre-pass */
+    size_t *slices;                   /* host: each tensor's padded offset into the state arrays */
     fopt_chunk_table table;
     unsigned grid;
 } cuda_state;
@@ -57,9 +59,9 @@ static size_t padded(size_t numel)
     return (numel + 3) & ~(size_t)3;
 }
 
-static int aligned16(const void *p)
+static int aligned(const void *p, size_t bytes)
 {
-    return ((uintptr_t)p & 15) == 0;
+    return (uintptr_t)p % bytes == 0;
 }
 
 static void cuda_destroy(fopt_optimizer *opt)
@@ -79,6 +81,7 @@ static void cuda_destroy(fopt_optimizer *opt)
     (void)cudaFree(s->scaler);
     (void)cudaFree(s->partials);
     (void)cudaGetLastError();
+    free(s->slices);
     free(s);
     opt->backend_state = NULL;
 }
@@ -111,16 +114,18 @@ static fopt_status alloc_state(fopt_optimizer *opt, cuda_state *s, size_t padded
 static void fill_tables(const fopt_optimizer *opt, const cuda_state *s, fopt_kernel_tensor *tensors,
                         fopt_kernel_chunk *chunks)
 {
-    size_t slice = 0;
+    const size_t param_size = fopt_dtype_size(opt->options.param_dtype);
+    const size_t grad_size = fopt_dtype_size(opt->options.grad_dtype);
     size_t c = 0;
     for (size_t i = 0; i < opt->num_tensors; i++) {
         const fopt_tensor *t = &opt->tensors[i];
+        const size_t slice = s->slices[i];
         fopt_kernel_tensor *kt = &tensors[i];
         kt->param = t->param;
         kt->grad = t->grad;
         kt->numel = (int64_t)t->numel;
         kt->offset = (int64_t)opt->offsets[i];
-        kt->vec_ok = aligned16(t->param) && aligned16(t->grad);
+        kt->vec_ok = aligned(t->param, 4 * param_size) && aligned(t->grad, 4 * grad_size);
         kt->reserved = 0;
         for (int k = 0; k < FOPT_MAX_STATE; k++) {
             kt->state[k] = s->state[k] ? s->state[k] + slice : NULL;
@@ -132,7 +137,6 @@ static void fill_tables(const fopt_optimizer *opt, const cuda_state *s, fopt_ker
             chunks[c].tensor = (int32_t)i;
             chunks[c].length = (int32_t)(left < FOPT_CHUNK_ELEMS ? left : FOPT_CHUNK_ELEMS);
         }
-        slice += padded(t->numel);
     }
 }
 
@@ -212,10 +216,15 @@ static fopt_status setup(fopt_optimizer *opt, cuda_state *s)
         return fopt_fail(opt, FOPT_ERROR_INVALID_SIZE, "the CUDA backend supports at most %d tensors, got %zu",
                          INT32_MAX, opt->num_tensors);
     }
+    s->slices = malloc(opt->num_tensors * sizeof *s->slices);
+    if (!s->slices) {
+        return fopt_fail(opt, FOPT_ERROR_OUT_OF_MEMORY, "out of host memory for the state layout");
+    }
     size_t num_chunks = 0;
     size_t padded_total = 0;
     for (size_t i = 0; i < opt->num_tensors; i++) {
         num_chunks += (opt->tensors[i].numel + FOPT_CHUNK_ELEMS - 1) / FOPT_CHUNK_ELEMS;
+        s->slices[i] = padded_total;
         padded_total += padded(opt->tensors[i].numel);
     }
     fopt_status status;
@@ -335,11 +344,7 @@ static fopt_status cuda_copy_state(fopt_optimizer *opt, int array, size_t tensor
     if (n == 0) {
         return FOPT_SUCCESS;
     }
-    size_t slice = 0;
-    for (size_t i = 0; i < tensor; i++) {
-        slice += padded(opt->tensors[i].numel);
-    }
-    float *dev = *state_array(opt, s, array) + slice;
+    float *dev = *state_array(opt, s, array) + s->slices[tensor];
     cudaError_t err = to_host ? cudaMemcpyAsync(host, dev, n * sizeof(float), cudaMemcpyDeviceToHost, stream_of(opt))
                               : cudaMemcpyAsync(dev, host, n * sizeof(float), cudaMemcpyHostToDevice, stream_of(opt));
     if (err != cudaSuccess) {

@@ -107,11 +107,15 @@ public:
         const size_t psize = fopt_dtype_size(options.param_dtype);
         const size_t gsize = fopt_dtype_size(options.grad_dtype);
         std::vector<fopt_tensor> tensors;
+        /* Shifts in elements, cycled over the tensors: parameter and
+         * gradient both aligned to four elements (vector path), only one of
+         * them, or neither (scalar path). */
+        static const size_t param_shift[] = {1, 0, 0, 0, 2, 0};
+        static const size_t grad_shift[] = {2, 1, 0, 0, 0, 0};
         for (size_t i = 0; i < sizes_.size(); i++) {
             const size_t n = sizes_[i];
-            /* shifts of 0, 1, 2 elements: 16-byte aligned and not */
-            params_.push_back(std::make_unique<Buffer>(n * psize, (i % 3) * psize));
-            grads_.push_back(std::make_unique<Buffer>(n * gsize, ((i + 1) % 3) * gsize));
+            params_.push_back(std::make_unique<Buffer>(n * psize, param_shift[i % 6] * psize));
+            grads_.push_back(std::make_unique<Buffer>(n * gsize, grad_shift[i % 6] * gsize));
             const std::vector<unsigned char> p = encode(options.param_dtype, random_floats(n, 1.0f));
             params_.back()->upload(p);
             const std::vector<float> exact = decode(options.param_dtype, p);
@@ -294,10 +298,11 @@ inline fopt_options stochastic_options(fopt_backend backend, uint64_t seed)
     return o;
 }
 
-/* Sizes: one element, a vector tail, more than one chunk, empty, odd. */
+/* Sizes: one element, a vector tail, more than one chunk, empty, odd; with
+ * the shifts above, the 4097 and the last 70 are vectorized. */
 inline std::vector<size_t> precision_sizes()
 {
-    return {1, 5, 4097, 0, 70};
+    return {1, 5, 4097, 0, 70, 70};
 }
 
 /* 22 steps: with scaling, step 1 overflows (inf) and step 12 has a NaN in
