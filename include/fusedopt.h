@@ -253,15 +253,14 @@ fopt_status fopt_get_last_lr(fopt_optimizer *opt, double *lr);
 /* Checkpoints                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Saves the optimizer's options, step and epoch counters, last lr and every
- * state array (momentum buffers, moments, fp32 master weights) to `path`; parameters are the
- * caller's and are not saved. Atomic: the file is written next to `path`,
- * fsync'ed and renamed over it, so `path` holds either the old or the new
- * checkpoint; on failure (FOPT_ERROR_IO with the system's reason) the
+/* Saves the optimizer's options, step and epoch counters, last lr, every
+ * state array (momentum buffers, moments, fp32 master weights) and, with
+ * grad_scaling, the loss scale and its growth tracker to `path`; parameters
+ * are the caller's and are not saved. Atomic: the file is written next to
+ * `path`, fsync'ed and renamed over it, so `path` holds either the old or the
+ * new checkpoint; on failure (FOPT_ERROR_IO with the system's reason) the
  * temporary file is removed. Synchronizing. Either backend; the format
- * (versioned, little-endian, CRC-32 checked) is the same for both.
- * FOPT_ERROR_NOT_SUPPORTED with options.grad_scaling on (the loss scale and
- * its growth tracker are not recorded yet); clipping alone is fine. */
+ * (versioned, little-endian, CRC-32 checked) is the same for both. */
 fopt_status fopt_save(fopt_optimizer *opt, const char *path);
 
 /* Restores a checkpoint written by fopt_save into `opt`, which must have the
