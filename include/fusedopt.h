@@ -88,7 +88,7 @@ typedef struct fopt_schedule {
     int64_t t_max;              /* COSINE, WARMUP_COSINE: >= 1 */
     int64_t t_0;                /* COSINE_RESTARTS: first cycle length, >= 1 */
     int64_t t_mult;             /* COSINE_RESTARTS: cycle growth factor, >= 1 */
-    double restart_decay;       /* COSINE_RESTARTS: peak factor per restart, in (0, 1e6], 1 = none */
+    double restart_decay;       /* COSINE_RESTARTS: peak factor per restart, in (0, 1], 1 = none */
     int64_t warmup_steps;       /* WARMUP_COSINE: W >= 0 (0: plain cosine), W < t_max */
     double warmup_start_factor; /* WARMUP_COSINE: in (0, 1], PyTorch LinearLR start_factor */
 } fopt_schedule;
@@ -148,12 +148,14 @@ typedef struct fopt_options {
     void *stream;            /* cudaStream_t for the CUDA backend; NULL = legacy default stream */
     /* Gradient scaling (PyTorch GradScaler): the user multiplies the loss by
      * the loss scale (fopt_device_loss_scale) before the backward pass. Each
-     * step then checks every gradient for inf/NaN on the device: if any is
-     * found the step changes nothing (parameters, state, step and epoch
-     * counters) and the scale is multiplied by backoff_factor; otherwise the
-     * gradients are divided by the scale inside the update, and after
-     * growth_interval consecutive good steps the scale is multiplied by
-     * growth_factor. fopt_get_counters' step counts the steps not skipped.
+     * step unscales every gradient as GradScaler.unscale_ does, in fp32:
+     * g * inv_scale with inv_scale = (float)(1 / (double)scale), and checks
+     * the results for inf/NaN on the device: if any is found the step changes
+     * nothing (parameters, state, step and epoch counters) and the scale is
+     * multiplied by backoff_factor; otherwise the update uses the unscaled
+     * gradients, and after growth_interval consecutive good steps the scale is
+     * multiplied by growth_factor (kept only if finite). The scale is an fp32
+     * value, as in PyTorch. fopt_get_counters' step counts the steps not skipped.
      * The scale fields are validated only when grad_scaling is nonzero. */
     int grad_scaling;        /* 0 = off (default), nonzero = on */
     double init_scale;       /* > 0, finite; default 65536 (2^16) */
@@ -162,8 +164,10 @@ typedef struct fopt_options {
     int64_t growth_interval; /* >= 1; default 2000 */
     /* Gradient clipping by the global L2 norm of the (unscaled) gradients of
      * all tensors, as torch.nn.utils.clip_grad_norm_: the gradients are
-     * multiplied by min(1, max_grad_norm / (norm + 1e-6)). >= 0, finite;
-     * 0 = off (default). */
+     * multiplied by clamp(max_grad_norm / (norm + 1e-6), max 1), in fp32 after
+     * the unscale. Without grad_scaling an inf or NaN gradient makes the norm
+     * inf (coefficient 0: finite gradients count as 0, the inf one as NaN) or
+     * NaN (every gradient NaN), as in PyTorch. >= 0, finite; 0 = off (default). */
     double max_grad_norm;
     /* Mixed precision. param_dtype: the type of every tensor's `param`;
      * grad_dtype: of every `grad`; FOPT_FLOAT32 (0) is the default for both.
@@ -239,7 +243,12 @@ fopt_status fopt_step(fopt_optimizer *opt);
 /* epoch += 1, like PyTorch's scheduler.step(). CUDA: asynchronous. */
 fopt_status fopt_scheduler_step(fopt_optimizer *opt);
 
-/* Sets the epoch counter (>= 0), e.g. to resume. CUDA: asynchronous. */
+/* The largest value of the step and epoch counters: fopt_set_epoch and
+ * fopt_load refuse larger ones, and the counters stop advancing there
+ * (2^62 steps are centuries of training). */
+#define FOPT_MAX_COUNTER ((int64_t)1 << 62)
+
+/* Sets the epoch counter (0 .. FOPT_MAX_COUNTER), e.g. to resume. CUDA: asynchronous. */
 fopt_status fopt_set_epoch(fopt_optimizer *opt, int64_t epoch);
 
 /* Reads the counters back (either pointer may be NULL). Synchronizing. */

@@ -3,7 +3,7 @@
  * single-tensor semantics), with amsgrad and maximize.
  *
  * Computes, for every element of every tensor, at optimizer step k:
- *   g = (maximize ? -grad : grad) * grad_factor
+ *   g = (maximize ? -grad : grad) * inv_scale * clip
  *   Adam:  g += weight_decay * p          AdamW: p *= 1 - lr * weight_decay
  *   m = lerp(m, g, 1 - beta1)             (= beta1 * m + (1 - beta1) * g)
  *   v = beta2 * v + (1 - beta2) * g * g
@@ -15,9 +15,9 @@
  * scalars through shared memory; block 0 records lr in counters->last_lr.
  * The element math is fp32.
  * With gradient scaling or clipping (scaler != NULL, grad_scaler.h) thread 0
- * also reads grad_factor = clip / scale and the skip flag the pre-pass set;
- * a skipped step returns before touching any element or last_lr.
- * Without, grad_factor is 1 (an exact multiply).
+ * also reads inv_scale, the clip coefficient and the skip flag the pre-pass
+ * set; a skipped step returns before touching any element or last_lr.
+ * Without, inv_scale and clip are 1 (exact multiplies).
  *
  * Launch: `grid` blocks (a few per SM, at most one per chunk) of
  * FOPT_BLOCK_THREADS threads, grid-stride over the chunk table.
@@ -35,6 +35,12 @@
  */
 #include "step_common.cuh"
 
+/* max(a, b) that is NaN when either is, as torch.maximum (fmaxf drops a NaN). */
+__device__ __forceinline__ float fopt_max_keeping_nan(float a, float b)
+{
+    return (a > b || a != a) ? a : b;
+}
+
 /* The per-step scalars and the element update; NSTATE = 3 with amsgrad. */
 template <int NSTATE>
 struct fopt_adam_update {
@@ -47,11 +53,12 @@ struct fopt_adam_update {
     float step_size;     /* lr / (1 - beta1^k) */
     float bias_correction2_sqrt;
     int maximize;
-    float grad_factor;   /* 1 / loss scale * clip coefficient; 1 without scaling or clipping */
+    float inv_scale;     /* GradScaler's unscale factor, then the clip coefficient; */
+    float clip;          /* both 1 without scaling or clipping */
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
-        float g = (maximize ? -grad : grad) * grad_factor;
+        float g = (maximize ? -grad : grad) * inv_scale * clip;
         p = p * param_decay;
         if (weight_decay != 0.0f) {
             g = g + weight_decay * p;
@@ -64,7 +71,7 @@ struct fopt_adam_update {
         s[1] = v;
         float second = v;
         if (NSTATE == 3) {
-            s[2] = fmaxf(s[2], v);
+            s[2] = fopt_max_keeping_nan(s[2], v);
             second = s[2];
         }
         const float denom = sqrtf(second) / bias_correction2_sqrt + eps;
@@ -90,7 +97,7 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
 {
     __shared__ fopt_step_shared<fopt_adam_update<NSTATE> > shared;
     const bool skip = fopt_step_prologue(shared, counters, scaler, schedule, args.stochastic_rounding, args.seed,
-                                         [&](double lr, float grad_factor) {
+                                         [&](double lr, float inv_scale, float clip) {
         const double k = (double)(counters->step + 1);
         fopt_adam_update<NSTATE> u;
         u.weight_decay = args.decoupled ? 0.0f : (float)args.weight_decay;
@@ -102,7 +109,8 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
         u.step_size = (float)(lr / (1.0 - pow(args.beta1, k)));
         u.bias_correction2_sqrt = (float)sqrt(1.0 - pow(args.beta2, k));
         u.maximize = args.maximize;
-        u.grad_factor = grad_factor;
+        u.inv_scale = inv_scale;
+        u.clip = clip;
         return u;
     });
     if (skip) {

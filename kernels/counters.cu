@@ -6,6 +6,7 @@
  *            (fopt_scaler_update); a skipped step ends there. Then
  *            step += 1; if steps_per_epoch > 0 and step % steps_per_epoch == 0: epoch += 1
  *   add_epochs: epoch += delta        (scheduler step)
+ *   (both counters stop at FOPT_MAX_COUNTER, fopt_counter_add)
  *   set_epoch: epoch = value          (resume; the value is a kernel argument,
  *                                      no host-to-device copy)
  *   reset: step = 0, epoch = 0, last_lr = lr(0)
@@ -24,16 +25,16 @@ __global__ void fopt_advance_counters_kernel(fopt_device_counters *counters, fop
             return;
         }
     }
-    const int64_t step = counters->step + 1;
+    const int64_t step = fopt_counter_add(counters->step, 1);
     counters->step = step;
     if (steps_per_epoch > 0 && step % steps_per_epoch == 0) {
-        counters->epoch += 1;
+        counters->epoch = fopt_counter_add(counters->epoch, 1);
     }
 }
 
 __global__ void fopt_add_epochs_kernel(fopt_device_counters *counters, int64_t delta)
 {
-    counters->epoch += delta;
+    counters->epoch = fopt_counter_add(counters->epoch, delta);
 }
 
 __global__ void fopt_set_epoch_kernel(fopt_device_counters *counters, int64_t value)

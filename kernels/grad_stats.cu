@@ -2,13 +2,13 @@
  * The gradient pre-pass of gradient scaling and clipping (grad_scaler.h):
  *
  *   fopt_grad_stats_kernel<G>: block b accumulates the sum of squares of the
- *     gradients of its chunks (grid-stride over the chunk table, the same
+ *     unscaled gradients g * inv_scale (fp32 products, as GradScaler) of its chunks (grid-stride over the chunk table, the same
  *     walk as the update kernels) in double, reduces it over the block in
  *     shared memory (a tree of __syncthreads) and writes partials[b].
  *   fopt_grad_combine_kernel: one thread sums partials[0 .. count) in order
  *     (deterministic) and sets scaler->skip (grad_scaling and a non-finite
- *     sum, i.e. some inf/NaN gradient) and scaler->grad_factor = clip / scale,
- *     which the update kernel then reads.
+ *     sum, i.e. some inf/NaN unscaled gradient) and scaler->clip, which the
+ *     update kernel then reads with scaler->inv_scale.
  *
  * Launch: stats `grid` blocks of FOPT_BLOCK_THREADS (the update kernels'
  * grid, so `grid` partials); combine one block of one thread.
@@ -20,9 +20,10 @@
 #include "multi_tensor.cuh"
 
 template <class G>
-__global__ void fopt_grad_stats_kernel(fopt_chunk_table table, double *partials)
+__global__ void fopt_grad_stats_kernel(fopt_chunk_table table, const fopt_grad_scaler *scaler, double *partials)
 {
     __shared__ double block_sums[FOPT_BLOCK_THREADS];
+    const float inv_scale = scaler->inv_scale;
     double sum = 0.0;
     for (int64_t c = blockIdx.x; c < table.num_chunks; c += gridDim.x) {
         const fopt_kernel_chunk chunk = table.chunks[c];
@@ -33,15 +34,18 @@ __global__ void fopt_grad_stats_kernel(fopt_chunk_table table, double *partials)
             if (tensor.vec_ok) {
                 const int num_vec = chunk.length / 4;
                 for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
-                    const float4 g = reinterpret_cast<const float4 *>(grad)[i];
-                    sum += (double)g.x * g.x + (double)g.y * g.y + (double)g.z * g.z + (double)g.w * g.w;
+                    float4 g = reinterpret_cast<const float4 *>(grad)[i];
+                    for (int j = 0; j < 4; ++j) {
+                        const float u = fopt_lane(g, j) * inv_scale;
+                        sum += (double)u * u;
+                    }
                 }
                 scalar_from = num_vec * 4;
             }
         }
         for (int i = scalar_from + threadIdx.x; i < chunk.length; i += blockDim.x) {
-            const double g = fopt_to_float(grad[i]);
-            sum += g * g;
+            const float u = fopt_to_float(grad[i]) * inv_scale;
+            sum += (double)u * u;
         }
     }
     block_sums[threadIdx.x] = sum;
@@ -73,7 +77,7 @@ extern "C" cudaError_t fopt_launch_grad_stats(fopt_chunk_table table, fopt_dtype
 {
     cudaError_t err = fopt_with_dtype(grad_dtype, [&](auto grad_type) {
         KLAUNCH(fopt_grad_stats_kernel<typename decltype(grad_type)::type>, grid, FOPT_BLOCK_THREADS, 0, stream,
-                table, partials);
+                table, scaler, partials);
         return cudaGetLastError();
     });
     if (err != cudaSuccess) {

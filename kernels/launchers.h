@@ -72,7 +72,8 @@ typedef struct fopt_device_counters {
  * `grid` blocks of FOPT_BLOCK_THREADS walk the chunks grid-stride (any
  * grid >= 1 is correct). options->algorithm selects the launcher.
  * scaler (NULL: no scaling or clipping): the gradients are multiplied by
- * scaler->grad_factor, and the kernel changes nothing when scaler->skip. */
+ * scaler->inv_scale, then by scaler->clip, and the kernel changes nothing
+ * when scaler->skip. */
 cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_table table,
                             fopt_device_counters *counters, const fopt_grad_scaler *scaler, unsigned grid,
                             cudaStream_t stream);
@@ -81,8 +82,8 @@ cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table
                              cudaStream_t stream);
 
 /* The gradient pre-pass (grad_stats.cu): `grid` per-block sums of squares
- * of the gradients (of grad_dtype) into partials[0 .. grid), then skip and
- * grad_factor of `scaler`. */
+ * of the gradients (of grad_dtype) unscaled by scaler->inv_scale into
+ * partials[0 .. grid), then skip and clip of `scaler`. */
 cudaError_t fopt_launch_grad_stats(fopt_chunk_table table, fopt_dtype grad_dtype, double *partials, unsigned grid,
                                    fopt_grad_scaler *scaler, fopt_scaler_args args, cudaStream_t stream);
 

@@ -24,6 +24,12 @@
 
 #define FOPT_PI 3.14159265358979323846
 
+/* counter + delta (both >= 0), stopping at FOPT_MAX_COUNTER: a counter never overflows. */
+static inline FOPT_HD int64_t fopt_counter_add(int64_t counter, int64_t delta)
+{
+    return delta > FOPT_MAX_COUNTER - counter ? FOPT_MAX_COUNTER : counter + delta;
+}
+
 /* eta_min + (peak - eta_min) * (1 + cos(pi * t / period)) / 2, with 0 <= t < 2 * period. */
 static inline FOPT_HD double fopt_cosine_between(double peak, double eta_min, int64_t t, int64_t period)
 {

@@ -2,7 +2,7 @@
  * Fused multi-tensor SGD step (torch.optim.SGD, single-tensor semantics).
  *
  * Computes, for every element of every tensor, at optimizer step k:
- *   g = (maximize ? -grad : grad) * grad_factor
+ *   g = (maximize ? -grad : grad) * inv_scale * clip
  *   g += weight_decay * p                                  (if weight_decay != 0)
  *   buf = (k == 1) ? g : momentum * buf + (1 - dampening) * g   (if momentum != 0)
  *   g = nesterov ? g + momentum * buf : buf                     (if momentum != 0)
@@ -12,9 +12,9 @@
  * schedule once in double and shares the fp32 scalars through shared memory;
  * block 0 records lr in counters->last_lr. The element math is fp32.
  * With gradient scaling or clipping (scaler != NULL, grad_scaler.h) thread 0
- * also reads grad_factor = clip / scale and the skip flag the pre-pass set;
- * a skipped step returns before touching any element or last_lr.
- * Without, grad_factor is 1 (an exact multiply).
+ * also reads inv_scale, the clip coefficient and the skip flag the pre-pass
+ * set; a skipped step returns before touching any element or last_lr.
+ * Without, inv_scale and clip are 1 (exact multiplies).
  *
  * Parameters and gradients may be bf16 or fp16 (multi_tensor.cuh): 16-bit
  * gradients are widened; 16-bit parameters are updated as their fp32 master
@@ -42,11 +42,12 @@ struct fopt_sgd_update {
     int first_step;
     int nesterov;
     int maximize;
-    float grad_factor;   /* 1 / loss scale * clip coefficient; 1 without scaling or clipping */
+    float inv_scale;     /* GradScaler's unscale factor, then the clip coefficient; */
+    float clip;          /* both 1 without scaling or clipping */
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
-        float g = (maximize ? -grad : grad) * grad_factor;
+        float g = (maximize ? -grad : grad) * inv_scale * clip;
         if (weight_decay != 0.0f) {
             g = g + weight_decay * p;
         }
@@ -76,7 +77,7 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
 {
     __shared__ fopt_step_shared<fopt_sgd_update<NSTATE> > shared;
     const bool skip = fopt_step_prologue(shared, counters, scaler, schedule, args.stochastic_rounding, args.seed,
-                                         [&](double lr, float grad_factor) {
+                                         [&](double lr, float inv_scale, float clip) {
         fopt_sgd_update<NSTATE> u;
         u.lr = (float)lr;
         u.weight_decay = args.weight_decay;
@@ -85,7 +86,8 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
         u.first_step = counters->step == 0;
         u.nesterov = args.nesterov;
         u.maximize = args.maximize;
-        u.grad_factor = grad_factor;
+        u.inv_scale = inv_scale;
+        u.clip = clip;
         return u;
     });
     if (skip) {

@@ -21,8 +21,8 @@ struct fopt_step_shared {
 /*
  * The prologue of an update kernel; every thread of the block calls it.
  * Thread 0 reads the scaler's skip flag, evaluates lr = schedule(counters->epoch),
- * builds the block's update with make_update(lr, grad_factor) (grad_factor
- * from the scaler, 1 without one) and the rounding of 16-bit parameters for
+ * builds the block's update with make_update(lr, inv_scale, clip) (from the
+ * scaler, 1 and 1 without one) and the rounding of 16-bit parameters for
  * step k = counters->step + 1; block 0 records lr in counters->last_lr unless
  * the step is skipped. Returns, after the block's barrier, whether the step
  * is skipped: the kernel then returns before touching any element.
@@ -36,7 +36,7 @@ __device__ __forceinline__ bool fopt_step_prologue(fopt_step_shared<Update> &sha
     if (threadIdx.x == 0) {
         shared.skip = scaler && scaler->skip;
         const double lr = fopt_schedule_eval(&schedule, counters->epoch);
-        shared.update = make_update(lr, scaler ? scaler->grad_factor : 1.0f);
+        shared.update = scaler ? make_update(lr, scaler->inv_scale, scaler->clip) : make_update(lr, 1.0f, 1.0f);
         shared.rounding.stochastic = stochastic_rounding;
         shared.rounding.base = fopt_sr_base(seed, counters->step + 1);
         if (blockIdx.x == 0 && !shared.skip) {

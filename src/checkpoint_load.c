@@ -223,12 +223,16 @@ static fopt_status check_counters_and_tensors(fopt_optimizer *opt, section cntr,
     c->last_lr = fopt_get_f64(cntr.data + 16);
     c->scale = fopt_get_f64(cntr.data + 24);
     c->growth_tracker = (int64_t)fopt_get_u64(cntr.data + 32);
-    if (c->step < 0 || c->epoch < 0 || !(c->last_lr >= 0.0 && c->last_lr <= 1e300)) {
+    if (c->step < 0 || c->step > FOPT_MAX_COUNTER || c->epoch < 0 || c->epoch > FOPT_MAX_COUNTER ||
+        !(c->last_lr >= 0.0 && c->last_lr <= 1e300)) {
         return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_CORRUPT, "section CNTR: invalid step %lld, epoch %lld or lr %g",
                          (long long)c->step, (long long)c->epoch, c->last_lr);
     }
-    /* A loss scale must be a positive finite fp32 value. */
-    if (!(c->scale > 0.0 && c->scale <= 3.4028234663852886e38) || c->growth_tracker < 0) {
+    /* A loss scale is a positive finite fp32 value (saved exactly); the
+     * growth tracker is reset whenever it reaches growth_interval. */
+    const int64_t interval = opt->options.grad_scaling ? opt->options.growth_interval : INT64_MAX;
+    if (!(c->scale > 0.0 && c->scale <= 3.4028234663852886e38 && (double)(float)c->scale == c->scale) ||
+        c->growth_tracker < 0 || c->growth_tracker >= interval) {
         return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_CORRUPT,
                          "section CNTR: invalid loss scale %g or growth tracker %lld", c->scale,
                          (long long)c->growth_tracker);

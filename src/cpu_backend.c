@@ -70,7 +70,8 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
 {
     fopt_cpu_scalars c;
     c.sign = o->maximize ? -1.0f : 1.0f;
-    c.grad_factor = 1.0f;
+    c.inv_scale = 1.0f;
+    c.clip = 1.0f;
     c.lr = (float)lr;
     c.weight_decay = (float)o->weight_decay;
     c.momentum = (float)o->momentum;
@@ -282,43 +283,45 @@ fopt_status fopt_cpu_set_threads(fopt_optimizer *opt, int threads)
     return FOPT_SUCCESS;
 }
 
-/* The sum of squares of tensor t's gradients (16-bit ones converted by blocks). */
-static double grad_sum_squares(const fopt_optimizer *opt, size_t t)
+/* The sum of squares of tensor t's gradients unscaled by inv_scale (16-bit
+ * ones converted by blocks). */
+static double grad_sum_squares(const fopt_optimizer *opt, size_t t, float inv_scale)
 {
     const fopt_tensor *x = &opt->tensors[t];
     const fopt_dtype dtype = opt->options.grad_dtype;
     if (dtype == FOPT_FLOAT32) {
-        return fopt_cpu_sum_squares(x->numel, x->grad);
+        return fopt_cpu_sum_squares(x->numel, x->grad, inv_scale);
     }
     float converted[FOPT_CPU_CONVERT_BLOCK];
     double sum = 0.0;
     for (size_t done = 0; done < x->numel; done += FOPT_CPU_CONVERT_BLOCK) {
         const size_t len = x->numel - done < FOPT_CPU_CONVERT_BLOCK ? x->numel - done : FOPT_CPU_CONVERT_BLOCK;
         fopt_cpu_to_float(dtype, len, (const uint16_t *)x->grad + done, converted);
-        sum += fopt_cpu_sum_squares(len, converted);
+        sum += fopt_cpu_sum_squares(len, converted, inv_scale);
     }
     return sum;
 }
 
 /* With scaling or clipping: the gradient pre-pass on the calling thread, a
  * skipped step ends after the scale update; the update then multiplies the
- * gradients by grad_factor. */
+ * gradients by inv_scale, then by clip (grad_scaler.h). */
 static fopt_status cpu_step(fopt_optimizer *opt)
 {
     cpu_state *s = opt->backend_state;
     const fopt_options *o = &opt->options;
-    const int64_t k = s->step + 1;
+    const int64_t k = fopt_counter_add(s->step, 1);
     const double lr = fopt_schedule_eval(&o->schedule, s->epoch);
     fopt_cpu_scalars c = make_scalars(o, lr, k);
     if (fopt_scaler_needed(o)) {
         const fopt_scaler_args args = fopt_make_scaler_args(o);
         double sum = 0.0;
         for (size_t t = 0; t < opt->num_tensors; t++) {
-            sum += grad_sum_squares(opt, t);
+            sum += grad_sum_squares(opt, t, s->scaler.inv_scale);
         }
         fopt_scaler_combine(&s->scaler, &args, sum);
         const int skipped = s->scaler.skip;
-        c.grad_factor = s->scaler.grad_factor;
+        c.inv_scale = s->scaler.inv_scale;
+        c.clip = s->scaler.clip;
         if (!skipped) {
             run_parallel(opt, &c, fopt_cpu_get_threads(opt));
         }
@@ -332,7 +335,7 @@ static fopt_status cpu_step(fopt_optimizer *opt)
     s->step = k;
     s->last_lr = lr;
     if (o->steps_per_epoch > 0 && k % o->steps_per_epoch == 0) {
-        s->epoch += 1;
+        s->epoch = fopt_counter_add(s->epoch, 1);
     }
     return FOPT_SUCCESS;
 }
@@ -340,7 +343,7 @@ static fopt_status cpu_step(fopt_optimizer *opt)
 static fopt_status cpu_add_epochs(fopt_optimizer *opt, int64_t delta)
 {
     cpu_state *s = opt->backend_state;
-    s->epoch += delta;
+    s->epoch = fopt_counter_add(s->epoch, delta);
     return FOPT_SUCCESS;
 }
 
@@ -392,8 +395,7 @@ static fopt_status cpu_read_scaler(fopt_optimizer *opt, double *scale, int64_t *
 static fopt_status cpu_write_scaler(fopt_optimizer *opt, double scale, int64_t growth_tracker)
 {
     cpu_state *s = opt->backend_state;
-    s->scaler.scale = (float)scale;
-    s->scaler.growth_tracker = growth_tracker;
+    s->scaler = fopt_scaler_with_scale((float)scale, growth_tracker);
     return FOPT_SUCCESS;
 }
 

@@ -34,21 +34,21 @@
 #define FOPT_CLONES
 #endif
 
-/* fmaxf(a, b) with C's NaN rule (a NaN operand is ignored), as a select the
- * compiler vectorizes; the reference uses fmax on the same pair. */
-FOPT_INLINE float max_ignoring_nan(float a, float b)
+/* max(a, b) that is NaN when either is (torch.maximum), as a select the
+ * compiler vectorizes. */
+FOPT_INLINE float max_keeping_nan(float a, float b)
 {
-    return (a >= b || b != b) ? a : b;
+    return (a > b || a != a) ? a : b;
 }
 
 FOPT_INLINE void sgd_loop(const fopt_cpu_scalars *c, size_t n, float *restrict p, const float *restrict g,
                           float *restrict buf, const int l2, const int momentum, const int first,
                           const int nesterov)
 {
-    const float sign = c->sign, gf = c->grad_factor, wd = c->weight_decay, lr = c->lr;
+    const float sign = c->sign, inv_scale = c->inv_scale, clip = c->clip, wd = c->weight_decay, lr = c->lr;
     const float mom = c->momentum, damp = c->dampening_complement;
     for (size_t i = 0; i < n; i++) {
-        float grad = sign * g[i] * gf;
+        float grad = sign * g[i] * inv_scale * clip;
         if (l2) {
             grad += wd * p[i];
         }
@@ -65,11 +65,12 @@ FOPT_INLINE void adam_loop(const fopt_cpu_scalars *c, size_t n, float *restrict 
                            float *restrict m, float *restrict v, float *restrict vmax, const int adamw,
                            const int l2, const int amsgrad)
 {
-    const float sign = c->sign, gf = c->grad_factor, wd = c->weight_decay, decay = c->decoupled_decay;
+    const float sign = c->sign, inv_scale = c->inv_scale, clip = c->clip;
+    const float wd = c->weight_decay, decay = c->decoupled_decay;
     const float b1 = c->beta1, b2 = c->beta2, omb1 = c->one_minus_beta1, omb2 = c->one_minus_beta2;
     const float step_size = c->step_size, inv_bc2 = c->inv_bias_correction2_sqrt, eps = c->eps;
     for (size_t i = 0; i < n; i++) {
-        float grad = sign * g[i] * gf;
+        float grad = sign * g[i] * inv_scale * clip;
         float param = p[i];
         if (adamw) {
             param *= decay;
@@ -81,7 +82,7 @@ FOPT_INLINE void adam_loop(const fopt_cpu_scalars *c, size_t n, float *restrict 
         m[i] = m_new;
         v[i] = v_new;
         if (amsgrad) {
-            v_new = max_ignoring_nan(vmax[i], v_new);
+            v_new = max_keeping_nan(vmax[i], v_new);
             vmax[i] = v_new;
         }
         /* sqrt(v) / sqrt(bc2) + eps; a multiply by the reciprocal instead of a
@@ -130,11 +131,12 @@ FOPT_CLONES void fopt_cpu_to_bf16_stochastic(size_t n, const float *restrict src
     }
 }
 
-FOPT_CLONES double fopt_cpu_sum_squares(size_t n, const float *g)
+FOPT_CLONES double fopt_cpu_sum_squares(size_t n, const float *g, float inv_scale)
 {
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
-        sum += (double)g[i] * g[i];
+        const float u = g[i] * inv_scale;
+        sum += (double)u * u;
     }
     return sum;
 }

@@ -18,7 +18,8 @@
 
 typedef struct fopt_cpu_scalars {
     float sign;                 /* -1 with maximize, else +1 */
-    float grad_factor;          /* clip / loss scale (grad_scaler.h); 1 without scaling or clipping */
+    float inv_scale;            /* the gradient is (g * inv_scale) * clip (grad_scaler.h); */
+    float clip;                 /* both 1 without scaling or clipping */
     float lr;
     float weight_decay;         /* SGD/Adam L2 term; 0 skips it (PyTorch adds nothing) */
     /* SGD */
@@ -48,8 +49,9 @@ void fopt_cpu_from_float(fopt_dtype dtype, size_t n, const float *src, void *dst
  * element first + i of the concatenated tensors, step base `base`. */
 void fopt_cpu_to_bf16_stochastic(size_t n, const float *src, uint16_t *dst, uint64_t base, uint64_t first);
 
-/* The sum of g[i]^2 over n elements, in double (the gradient pre-pass). */
-double fopt_cpu_sum_squares(size_t n, const float *g);
+/* The sum of (g[i] * inv_scale)^2 over n elements, the product in fp32 and
+ * the sum in double (the gradient pre-pass). */
+double fopt_cpu_sum_squares(size_t n, const float *g, float inv_scale);
 
 /* p, g: n elements; buf: the momentum buffer (NULL when momentum == 0). */
 void fopt_cpu_sgd(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *buf);

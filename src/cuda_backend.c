@@ -399,13 +399,7 @@ static fopt_status cuda_read_scaler(fopt_optimizer *opt, double *scale, int64_t 
 
 static fopt_status cuda_write_scaler(fopt_optimizer *opt, double scale, int64_t growth_tracker)
 {
-    fopt_grad_scaler host;
-    fopt_status status = copy_scaler(opt, &host, 1);
-    if (status != FOPT_SUCCESS) {
-        return status;
-    }
-    host.scale = (float)scale;
-    host.growth_tracker = growth_tracker;
+    fopt_grad_scaler host = fopt_scaler_with_scale((float)scale, growth_tracker);
     return copy_scaler(opt, &host, 0);
 }
 

@@ -323,8 +323,9 @@ fopt_status fopt_scheduler_step(fopt_optimizer *opt)
 fopt_status fopt_set_epoch(fopt_optimizer *opt, int64_t epoch)
 {
     FOPT_ENTER(opt);
-    if (epoch < 0) {
-        return fopt_fail(opt, FOPT_ERROR_INVALID_HYPERPARAMETER, "epoch must be >= 0, got %lld", (long long)epoch);
+    if (epoch < 0 || epoch > FOPT_MAX_COUNTER) {
+        return fopt_fail(opt, FOPT_ERROR_INVALID_HYPERPARAMETER, "epoch must be in [0, 2^62], got %lld",
+                         (long long)epoch);
     }
     return opt->ops->set_epoch(opt, epoch);
 }

@@ -45,8 +45,10 @@ static void reference_adam(const fopt_options *o, double lr, int64_t step, size_
         s->exp_avg_sq[i] = o->beta2 * s->exp_avg_sq[i] + (1.0 - o->beta2) * g * g;
         double second_moment = s->exp_avg_sq[i];
         if (o->amsgrad) {
-            /* PyTorch keeps the maximum of the raw (not bias-corrected) second moment. */
-            s->max_exp_avg_sq[i] = fmax(s->max_exp_avg_sq[i], s->exp_avg_sq[i]);
+            /* PyTorch keeps the maximum of the raw (not bias-corrected) second
+             * moment, with torch.maximum: a NaN on either side gives NaN. */
+            const double a = s->max_exp_avg_sq[i], b = s->exp_avg_sq[i];
+            s->max_exp_avg_sq[i] = isnan(a) || isnan(b) ? NAN : fmax(a, b);
             second_moment = s->max_exp_avg_sq[i];
         }
         /* eps is added after the bias-corrected square root. */
@@ -68,23 +70,25 @@ void fopt_reference_step(const fopt_options *options, double lr, int64_t step, s
 int fopt_reference_unscale_clip(const fopt_options *options, double scale, size_t num_tensors,
                                 const size_t *numel, double *const *grads)
 {
+    const float inv_scale = (float)(1.0 / scale);
     double sum_squares = 0.0;
     for (size_t t = 0; t < num_tensors; t++) {
         for (size_t i = 0; i < numel[t]; i++) {
-            if (options->grad_scaling && !isfinite(grads[t][i])) {
+            const double u = (float)grads[t][i] * inv_scale;
+            if (options->grad_scaling && !isfinite(u)) {
                 return 1;
             }
-            const double g = grads[t][i] / scale;
-            sum_squares += g * g;
+            sum_squares += u * u;
         }
     }
     double coef = 1.0;
     if (options->max_grad_norm > 0.0) {
-        coef = fmin(1.0, options->max_grad_norm / (sqrt(sum_squares) + 1e-6));
+        const double c = options->max_grad_norm / (sqrt(sum_squares) + 1e-6);
+        coef = c >= 1.0 ? 1.0 : c; /* torch.clamp(max=1) keeps a NaN */
     }
     for (size_t t = 0; t < num_tensors; t++) {
         for (size_t i = 0; i < numel[t]; i++) {
-            grads[t][i] = grads[t][i] / scale * coef;
+            grads[t][i] = (double)((float)grads[t][i] * inv_scale) * coef;
         }
     }
     return 0;
@@ -94,10 +98,13 @@ void fopt_reference_update_scale(const fopt_options *options, int skipped, doubl
                                  int64_t *growth_tracker)
 {
     if (skipped) {
-        *scale *= options->backoff_factor;
+        *scale = (float)(*scale * options->backoff_factor);
         *growth_tracker = 0;
     } else if (++*growth_tracker == options->growth_interval) {
-        *scale *= options->growth_factor;
+        const float grown = (float)(*scale * options->growth_factor);
+        if (isfinite(grown)) {
+            *scale = grown;
+        }
         *growth_tracker = 0;
     }
 }

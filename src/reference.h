@@ -32,18 +32,22 @@ void fopt_reference_step(const fopt_options *options, double lr, int64_t step, s
 
 /* Gradient scaling and clipping of one step over all tensors (PyTorch
  * GradScaler.unscale_, then torch.nn.utils.clip_grad_norm_); grads[t] holds
- * the numel[t] gradients of tensor t as the backward pass left them (scaled).
- * Returns 1 when the step is skipped: options->grad_scaling is on and some
- * gradient is inf or NaN (grads are left as they are). Otherwise divides every
- * gradient by `scale` (pass 1 without grad_scaling); then, with
- * max_grad_norm > 0, multiplies them by min(1, max_grad_norm / (norm + 1e-6)),
- * norm being the L2 norm of all unscaled gradients together; returns 0. */
+ * the numel[t] fp32 gradients of tensor t as the backward pass left them
+ * (scaled), and `scale` is the fp32 loss scale (1 without grad_scaling).
+ * GradScaler defines the unscaled gradient in fp32: u = g * inv_scale, with
+ * inv_scale = (float)(1 / (double)scale). Returns 1 when the step is
+ * skipped: options->grad_scaling is on and some u is inf or NaN (grads are
+ * left as they are). Otherwise replaces every gradient by u; then, with
+ * max_grad_norm > 0, multiplies them by clamp(max_grad_norm / (norm + 1e-6),
+ * max 1), norm being the L2 norm of all u together (an inf norm gives 0, a
+ * NaN norm NaN, as in PyTorch); returns 0. */
 int fopt_reference_unscale_clip(const fopt_options *options, double scale, size_t num_tensors,
                                 const size_t *numel, double *const *grads);
 
-/* GradScaler.update after a step: skipped: scale *= backoff_factor,
- * growth_tracker = 0; else growth_tracker += 1 and, when it reaches
- * growth_interval, scale *= growth_factor and growth_tracker = 0. */
+/* GradScaler.update after a step, the scale being an fp32 value: skipped:
+ * scale = (float)(scale * backoff_factor), growth_tracker = 0; else
+ * growth_tracker += 1 and, when it equals growth_interval, growth_tracker = 0
+ * and scale = (float)(scale * growth_factor) unless that is inf. */
 void fopt_reference_update_scale(const fopt_options *options, int skipped, double *scale,
                                  int64_t *growth_tracker);
 

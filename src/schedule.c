@@ -70,9 +70,10 @@ fopt_status fopt_validate_schedule(fopt_optimizer *opt, const fopt_schedule *s)
             return fopt_fail(opt, FOPT_ERROR_INVALID_SCHEDULE,
                              "schedule.t_mult must be an integer in [1, 1e6], got %lld", (long long)s->t_mult);
         }
-        if (!(isfinite(s->restart_decay) && s->restart_decay > 0.0 && s->restart_decay <= 1e6)) {
+        /* A factor above 1 would grow the peaks without bound (to an infinite lr). */
+        if (!(s->restart_decay > 0.0 && s->restart_decay <= 1.0)) {
             return fopt_fail(opt, FOPT_ERROR_INVALID_SCHEDULE,
-                             "schedule.restart_decay must be in (0, 1e6], got %g", s->restart_decay);
+                             "schedule.restart_decay must be in (0, 1], got %g", s->restart_decay);
         }
         return FOPT_SUCCESS;
     }

@@ -27,6 +27,15 @@ TEST(DeviceMixedScaling, ClippingLikeReference)
     }
 }
 
+TEST(DeviceMixedScaling, NonFiniteEdgeCasesLikePyTorch)
+{
+    FOPT_REQUIRE_DEVICE();
+    for (const auto &c : fopt_mixed::scaling_configs(FOPT_BACKEND_CUDA)) {
+        SCOPED_TRACE(c.first);
+        fopt_mixed::run_nonfinite_scenario<DeviceFloats>(c.second);
+    }
+}
+
 /* The loss scale pointer is device memory and follows the scale. */
 TEST(DeviceMixedScaling, DeviceLossScale)
 {

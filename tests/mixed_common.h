@@ -99,7 +99,8 @@ public:
             for (size_t j = 0; j < got.size(); j++) {
                 const double want = ref_param_[i][j];
                 const double err = std::fabs((double)got[j] - want);
-                if (!(err <= atol + rtol * std::fabs(want)) && bad++ < 5) {
+                const bool both_nan = std::isnan(want) && std::isnan(got[j]);
+                if (!both_nan && !(err <= atol + rtol * std::fabs(want)) && bad++ < 5) {
                     ADD_FAILURE() << "tensor " << i << " element " << j << ": got " << got[j] << ", reference "
                                   << want;
                 }
@@ -205,6 +206,44 @@ void run_clipping_scenario(fopt_options options)
             }
             run.expect_matches_reference();
         }
+    }
+}
+
+/* Non-finite edge cases, as PyTorch defines them:
+ *  - clipping without scaling and an inf gradient: the norm is inf, the clip
+ *    coefficient 0, so finite gradients count as 0 and the inf one as NaN
+ *    (clip_grad_norm_), the step is not skipped;
+ *  - a finite gradient that overflows when unscaled by a scale < 1 is found
+ *    by GradScaler (it checks g * inv_scale), so the step is skipped. */
+template <class Buffer>
+void run_nonfinite_scenario(fopt_options options)
+{
+    {
+        SCOPED_TRACE("clipping an inf gradient without scaling");
+        options.grad_scaling = 0;
+        options.max_grad_norm = 1.0;
+        MixedRun<Buffer> run(options, scaling_sizes(), 11);
+        ASSERT_EQ(run.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+        run.step();
+        EXPECT_FALSE(run.step(Poison::inf, 2, 7));
+        EXPECT_TRUE(std::isnan(run.params()[2][7])) << "the inf gradient times a 0 clip coefficient";
+        run.step();
+        run.expect_matches_reference();
+    }
+    {
+        SCOPED_TRACE("a gradient that overflows when unscaled");
+        options.grad_scaling = 1;
+        options.max_grad_norm = 0;
+        options.init_scale = 0.5;
+        MixedRun<Buffer> run(options, scaling_sizes(), 12);
+        ASSERT_EQ(run.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+        run.step();
+        const auto before = run.params();
+        EXPECT_TRUE(run.step(Poison::huge, 3, 5));
+        EXPECT_EQ(run.params(), before) << "the skipped step changed the parameters";
+        EXPECT_EQ(run.ref_scale(), 0.25);
+        run.step();
+        run.expect_matches_reference();
     }
 }
 

@@ -23,7 +23,8 @@
 namespace fopt_run {
 
 /* What a run's step plants in the gradients. */
-enum class Poison { none, inf, nan };
+/* huge: FLT_MAX, finite as given but inf once unscaled by a loss scale < 1. */
+enum class Poison { none, inf, nan, huge };
 
 /* n floats uniform in +-range, drawn from rng. */
 inline std::vector<float> random_floats(std::mt19937 &rng, size_t n, float range)
@@ -64,8 +65,9 @@ protected:
             x *= (float)scale_;
         }
         if (poison != Poison::none && i == tensor) {
-            g.at(at) = poison == Poison::inf ? std::numeric_limits<float>::infinity()
-                                             : std::numeric_limits<float>::quiet_NaN();
+            g.at(at) = poison == Poison::inf    ? std::numeric_limits<float>::infinity()
+                       : poison == Poison::huge ? std::numeric_limits<float>::max()
+                                                : std::numeric_limits<float>::quiet_NaN();
         }
         return g;
     }

@@ -121,6 +121,9 @@ TEST(BadInputs, CreateTable)
          FOPT_ERROR_INVALID_SCHEDULE, "t_mult"},
         {"restart_decay 0", [=](fopt_options *o, fopt_tensor *, size_t *) { restarts(o); o->schedule.restart_decay = 0; },
          FOPT_ERROR_INVALID_SCHEDULE, "restart_decay"},
+        {"restart_decay above 1 (peaks would grow to an infinite lr)",
+         [=](fopt_options *o, fopt_tensor *, size_t *) { restarts(o); o->schedule.restart_decay = 2.0; },
+         FOPT_ERROR_INVALID_SCHEDULE, "restart_decay must be in (0, 1]"},
         {"restart_decay nan",
          [=](fopt_options *o, fopt_tensor *, size_t *) { restarts(o); o->schedule.restart_decay = NAN; },
          FOPT_ERROR_INVALID_SCHEDULE, "restart_decay"},
@@ -181,7 +184,9 @@ TEST(BadInputs, CallTable)
 {
     const BadCall cases[] = {
         {"set_epoch INT64_MIN", [](fopt_optimizer *o, const TempDir &) { return fopt_set_epoch(o, INT64_MIN); },
-         FOPT_ERROR_INVALID_HYPERPARAMETER, "epoch must be >= 0", true},
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "epoch must be in [0, 2^62]", true},
+        {"set_epoch above 2^62", [](fopt_optimizer *o, const TempDir &) { return fopt_set_epoch(o, INT64_MAX); },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "epoch must be in [0, 2^62]", true},
         {"set_epoch NULL", [](fopt_optimizer *, const TempDir &) { return fopt_set_epoch(nullptr, 3); },
          FOPT_ERROR_NULL_POINTER, "opt is NULL", false},
         {"get_counters NULL", [](fopt_optimizer *, const TempDir &) {
@@ -246,6 +251,20 @@ TEST(BadInputs, CallTable)
                                      fix_crcs(b, c);
                                  }).c_str());
          }, FOPT_ERROR_CHECKPOINT_CORRUPT, "section CNTR", true},
+        {"load epoch above 2^62", [](fopt_optimizer *o, const TempDir &d) {
+             return fopt_load(o, bad_checkpoint(d, [](Bytes &b) {
+                                     const size_t c = section_offset(b, "CNTR");
+                                     fopt_put_u64(&b[c + 16 + 8], (uint64_t)FOPT_MAX_COUNTER + 1);
+                                     fix_crcs(b, c);
+                                 }).c_str());
+         }, FOPT_ERROR_CHECKPOINT_CORRUPT, "invalid step", true},
+        {"load a loss scale that is not an fp32 value", [](fopt_optimizer *o, const TempDir &d) {
+             return fopt_load(o, bad_checkpoint(d, [](Bytes &b) {
+                                     const size_t c = section_offset(b, "CNTR");
+                                     fopt_put_f64(&b[c + 16 + 24], 1e-50);
+                                     fix_crcs(b, c);
+                                 }).c_str());
+         }, FOPT_ERROR_CHECKPOINT_CORRUPT, "invalid loss scale", true},
         {"load state array count changed", [](fopt_optimizer *o, const TempDir &d) {
              return fopt_load(o, bad_checkpoint(d, [](Bytes &b) {
                                      const size_t t = section_offset(b, "TENS");

@@ -188,7 +188,7 @@ struct BadCase {
 TEST(CliSchedule, BadInputExits2WithOneLineAndUsage)
 {
     const BadCase cases[] = {
-        {{"--t-max", "abc"}, "--t-max: expected an integer >= 1, got 'abc'"},
+        {{"--t-max", "abc"}, "--t-max: expected an integer in [1, 1152921504606846976], got 'abc'"},
         {{"--t-max", "0"}, "--t-max"},
         {{"--t-max", "2.5"}, "--t-max"},
         {{"--lr", "nan"}, "--lr"},
@@ -205,6 +205,9 @@ TEST(CliSchedule, BadInputExits2WithOneLineAndUsage)
         {{"--format", "xml"}, "--format"},
         {{"--warmup-start-factor=0", "--schedule=warmup-cosine"}, "--warmup-start-factor"},
         {{"--restart-decay", "0", "--schedule", "restarts"}, "--restart-decay"},
+        {{"--restart-decay", "1.5", "--schedule", "restarts"}, "--restart-decay"},
+        {{"--t-mult", "2000000", "--schedule", "restarts"}, "--t-mult"},
+        {{"--t-max", "2305843009213693953"}, "--t-max"}, // 2^60 + 1
         {{"--bogus", "1"}, "--bogus: unknown option"},
         {{"--help=yes"}, "--help"},
         {{"stray"}, "'stray'"},
@@ -213,7 +216,7 @@ TEST(CliSchedule, BadInputExits2WithOneLineAndUsage)
         {{"--schedule", "constant", "--eta-min", "0.1"}, "--eta-min"},
         {{"--t-max", "1000000000000"}, "--steps"}, // default 2*t-max too long
         // Caught by the library (fopt_schedule_check): its message is shown.
-        {{"--schedule", "warmup-cosine", "--t-max", "4", "--warmup-steps", "4"}, "schedule.warmup_steps"},
+        {{"--schedule", "warmup-cosine", "--t-max", "4", "--warmup-steps", "4"}, "--warmup-steps: schedule.warmup_steps"},
     };
     for (const BadCase &c : cases) {
         std::vector<std::string> args{"schedule"};

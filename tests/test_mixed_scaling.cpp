@@ -24,6 +24,14 @@ TEST(MixedScalingCpu, ClippingLikeReference)
     }
 }
 
+TEST(MixedScalingCpu, NonFiniteEdgeCasesLikePyTorch)
+{
+    for (const auto &c : fopt_mixed::scaling_configs(FOPT_BACKEND_CPU)) {
+        SCOPED_TRACE(c.first);
+        fopt_mixed::run_nonfinite_scenario<HostFloats>(c.second);
+    }
+}
+
 TEST(MixedScalingCpu, LossScalePointerFollowsTheScale)
 {
     fopt_options o = fopt_mixed::scaling_configs(FOPT_BACKEND_CPU)[0].second;

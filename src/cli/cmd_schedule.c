@@ -3,6 +3,7 @@
  * through gnuplot. Run `fusedopt schedule --help` for the options. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "args.h"
 #include "commands.h"
@@ -11,6 +12,7 @@
 
 #define PROG "fusedopt schedule"
 #define STEPS_MAX 1000000000 /* rows; far beyond any useful listing */
+#define PERIOD_MAX ((int64_t)1 << 60) /* the library's limit of t_max and t_0 */
 
 /* Indexes into kind_names (the --schedule choices) and kind_values. */
 enum { K_CONSTANT, K_COSINE, K_RESTARTS, K_WARMUP };
@@ -72,10 +74,10 @@ static void help(void)
            "                            the whole schedule, warmup included\n"
            "  --lr X                    base learning rate, >= 0 [%g]\n"
            "  --eta-min X               all but constant: minimum learning rate, >= 0 [%g]\n"
-           "  --t-max N                 cosine, warmup-cosine: integer >= 1 [%lld]\n"
-           "  --t0 N                    restarts: first cycle length, integer >= 1 [%lld]\n"
-           "  --t-mult N                restarts: cycle length factor, integer >= 1 [%lld]\n"
-           "  --restart-decay X         restarts: peak factor per restart, > 0 [%g]\n"
+           "  --t-max N                 cosine, warmup-cosine: integer in [1, 2^60] [%lld]\n"
+           "  --t0 N                    restarts: first cycle length, integer in [1, 2^60] [%lld]\n"
+           "  --t-mult N                restarts: cycle length factor, integer in [1, 1e6] [%lld]\n"
+           "  --restart-decay X         restarts: peak factor per restart, in (0, 1] [%g]\n"
            "  --warmup-steps N          warmup-cosine: warmup epochs, 0 <= N < t-max [%lld]\n"
            "  --warmup-start-factor X   warmup-cosine: lr factor at epoch 0, in (0, 1] [%g]\n"
            "\noutput [default]:\n"
@@ -98,6 +100,29 @@ static void help(void)
            d.s.warmup_start_factor, STEPS_MAX);
 }
 
+/* The option that sets the schedule field a library message starts with
+ * ("schedule.warmup_steps must be ..."), NULL if none does. */
+static const char *option_of_message(const char *message)
+{
+    static const char *const fields[][2] = {
+        {"base_lr", "--lr"}, {"eta_min", "--eta-min"}, {"t_max", "--t-max"}, {"t_0", "--t0"},
+        {"t_mult", "--t-mult"}, {"restart_decay", "--restart-decay"}, {"warmup_steps", "--warmup-steps"},
+        {"warmup_start_factor", "--warmup-start-factor"},
+    };
+    const char prefix[] = "schedule.";
+    if (strncmp(message, prefix, sizeof prefix - 1) != 0) {
+        return NULL;
+    }
+    const char *field = message + sizeof prefix - 1;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const size_t len = strlen(fields[i][0]);
+        if (strncmp(field, fields[i][0], len) == 0 && (field[len] == ' ' || field[len] == '\0')) {
+            return fields[i][1];
+        }
+    }
+    return NULL;
+}
+
 /* Reports a usage error (already printed as one line) and returns 2. */
 static int bad_usage(void)
 {
@@ -113,14 +138,14 @@ static int parse(int argc, char **argv, settings *st)
         {.name = "--lr", .type = FOPT_ARG_DOUBLE, .dest = &st->s.base_lr, .min = 0, .max = INFINITY},
         {.name = "--eta-min", .type = FOPT_ARG_DOUBLE, .dest = &st->s.eta_min, .min = 0, .max = INFINITY,
          .tag = USES_ETA_MIN},
-        {.name = "--t-max", .type = FOPT_ARG_INT64, .dest = &st->s.t_max, .imin = 1, .imax = INT64_MAX,
+        {.name = "--t-max", .type = FOPT_ARG_INT64, .dest = &st->s.t_max, .imin = 1, .imax = PERIOD_MAX,
          .tag = ONLY(K_COSINE) | ONLY(K_WARMUP)},
-        {.name = "--t0", .type = FOPT_ARG_INT64, .dest = &st->s.t_0, .imin = 1, .imax = INT64_MAX,
+        {.name = "--t0", .type = FOPT_ARG_INT64, .dest = &st->s.t_0, .imin = 1, .imax = PERIOD_MAX,
          .tag = ONLY(K_RESTARTS)},
-        {.name = "--t-mult", .type = FOPT_ARG_INT64, .dest = &st->s.t_mult, .imin = 1, .imax = INT64_MAX,
+        {.name = "--t-mult", .type = FOPT_ARG_INT64, .dest = &st->s.t_mult, .imin = 1, .imax = 1000000,
          .tag = ONLY(K_RESTARTS)},
         {.name = "--restart-decay", .type = FOPT_ARG_DOUBLE, .dest = &st->s.restart_decay, .min = 0,
-         .min_open = 1, .max = INFINITY, .tag = ONLY(K_RESTARTS)},
+         .min_open = 1, .max = 1, .tag = ONLY(K_RESTARTS)},
         {.name = "--warmup-steps", .type = FOPT_ARG_INT64, .dest = &st->s.warmup_steps, .imin = 0,
          .imax = INT64_MAX, .tag = ONLY(K_WARMUP)},
         {.name = "--warmup-start-factor", .type = FOPT_ARG_DOUBLE, .dest = &st->s.warmup_start_factor,
@@ -218,7 +243,8 @@ int fopt_cmd_schedule(int argc, char **argv)
     }
     st.s.kind = kind_values[st.kind];
     if (fopt_schedule_check(&st.s) != FOPT_SUCCESS) {
-        fopt_args_error(PROG, NULL, "%s", fopt_last_error(NULL));
+        const char *message = fopt_last_error(NULL);
+        fopt_args_error(PROG, option_of_message(message), "%s", message);
         return bad_usage();
     }
     if (st.steps < 0 && default_steps(&st) != 0) {

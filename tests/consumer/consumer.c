@@ -1,8 +1,7 @@
 /*
  * The smallest complete fusedopt program, built against an installed copy of
  * the library (scripts/check-install.sh builds it with CMake and with
- * pkg-config). It is also the usage snippet of the README, so it must stay
- * short and compile as shown.
+ * pkg-config). scripts/check-readme.sh checks the README's own snippet.
  *
  * Four parameters in host memory (so the CPU backend runs), a constant
  * gradient, Adam with a cosine schedule that advances every step.
