@@ -265,6 +265,9 @@ inline std::vector<Case> precision_cases(fopt_backend backend)
                 o.grad_scaling = scaling;
                 o.growth_interval = 5;
                 o.init_scale = pair[1] == FOPT_FLOAT16 ? 1024 : 65536;
+                /* AdamW with scaling also clips (the gradients' norm is ~37). */
+                const bool clipped = scaling && a == FOPT_ADAMW;
+                o.max_grad_norm = clipped ? 5.0 : 0.0;
                 if (a == FOPT_SGD) {
                     o.momentum = 0.9;
                     o.weight_decay = 0.01;
@@ -274,7 +277,7 @@ inline std::vector<Case> precision_cases(fopt_backend backend)
                 }
                 const char *alg = a == FOPT_SGD ? "sgd_momentum" : a == FOPT_ADAM ? "adam_amsgrad" : "adamw";
                 cases.push_back({std::string(alg) + "_" + dtype_name(pair[0]) + "_params_" + dtype_name(pair[1]) +
-                                     "_grads" + (scaling ? "_scaled" : ""),
+                                     "_grads" + (scaling ? "_scaled" : "") + (clipped ? "_clipped" : ""),
                                  o});
             }
         }
