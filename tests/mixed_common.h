@@ -22,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include "checkpoint_util.h"
 #include "fusedopt.h"
 #include "reference_run.h"
 
@@ -40,6 +41,8 @@ private:
     size_t count_;
 };
 
+using fopt_ckpt_test::Snapshot;
+using fopt_ckpt_test::snapshot;
 using fopt_run::Poison;
 
 template <class Buffer>
@@ -155,18 +158,30 @@ inline std::vector<size_t> scaling_sizes()
     return {3, 0, 4097, 70};
 }
 
+/* What a skipped step leaves bit for bit: counters, last lr, every state array. */
+inline void expect_unchanged_but_the_scale(const Snapshot &before, const Snapshot &after)
+{
+    Snapshot same_scale = after;
+    same_scale.scale = before.scale;
+    same_scale.growth_tracker = before.growth_tracker;
+    EXPECT_TRUE(same_scale == before) << "a skipped step changed the counters or the optimizer state";
+    EXPECT_EQ(after.scale, before.scale * 0.5) << "a skipped step backs the scale off";
+}
+
 /* The scenario every backend runs, per configuration: step 1 overflows (inf,
  * SGD's buffer must still start from the first good gradient), a NaN in one
  * tensor only later, enough good steps to grow the scale twice; a skipped
- * step leaves the parameters bit for bit. */
+ * step leaves the parameters, counters and state bit for bit. */
 template <class Buffer>
 void run_scaling_scenario(const fopt_options &options)
 {
     MixedRun<Buffer> run(options, scaling_sizes(), 5);
     ASSERT_EQ(run.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
     const auto before = run.params();
+    const Snapshot state_before = snapshot(run.opt());
     EXPECT_TRUE(run.step(Poison::inf, 2, 4096));
     EXPECT_EQ(run.params(), before) << "a skipped first step changed the parameters";
+    expect_unchanged_but_the_scale(state_before, snapshot(run.opt()));
     run.expect_matches_reference();
     EXPECT_EQ(run.ref_scale(), options.init_scale / 2);
     for (int i = 0; i < 4; i++) {
@@ -174,8 +189,10 @@ void run_scaling_scenario(const fopt_options &options)
     }
     run.expect_matches_reference();
     const auto good = run.params();
+    const Snapshot state_good = snapshot(run.opt());
     EXPECT_TRUE(run.step(Poison::nan, 3, 69));
     EXPECT_EQ(run.params(), good) << "a skipped step changed the parameters";
+    expect_unchanged_but_the_scale(state_good, snapshot(run.opt()));
     for (int i = 0; i < 7; i++) {
         EXPECT_FALSE(run.step());
     }
