@@ -3,7 +3,7 @@
 #   bench/machine_info.sh BUILD_DIR > bench/results/<run>/machine.txt
 build=${1:-build}
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src bench 2>/dev/null || echo ' (+local changes)')"
+echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src kernels bench ':!bench/results' 2>/dev/null || echo ' (+local changes)')"
 echo "kernel: $(uname -sr)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 echo
