@@ -9,6 +9,6 @@ set ylabel 'GB/s (28 bytes/param)'
 set key outside right
 set grid
 set yrange [0:*]
-titles = 'bandwidth-1t fused-1t unfused-1t bandwidth-2t fused-2t'
-dashes = '2 1 1 2 1'
-plot for [i=0:4] 'cpu_sweep.dat' index i using 1:2 with linespoints dashtype int(word(dashes, i+1)) linewidth 2 title word(titles, i+1)
+titles = 'bandwidth-1t fused-1t fused-bf16-1t unfused-1t bandwidth-2t fused-2t fused-bf16-2t'
+dashes = '2 1 1 1 2 1 1'
+plot for [i=0:6] 'cpu_sweep.dat' index i using 1:2 with linespoints dashtype int(word(dashes, i+1)) linewidth 2 title word(titles, i+1)
