@@ -277,7 +277,9 @@ fopt_status fopt_save(fopt_optimizer *opt, const char *path);
  * differ). The whole file is read and validated first; a file that is not
  * loadable changes nothing and returns FOPT_ERROR_IO, _CHECKPOINT_CORRUPT
  * (bad magic, truncated, checksum), _CHECKPOINT_VERSION or
- * _CHECKPOINT_MISMATCH (message names the field or tensor). Synchronizing. */
+ * _CHECKPOINT_MISMATCH (message names the field or tensor). Only a failure
+ * of the CUDA runtime while the validated state is copied in (FOPT_ERROR_CUDA)
+ * can leave it partly loaded. Synchronizing. */
 fopt_status fopt_load(fopt_optimizer *opt, const char *path);
 
 /* The current loss scale (options.grad_scaling). Synchronizing.

@@ -98,7 +98,9 @@ static fopt_status put_state(fopt_optimizer *opt, writer *w, int arrays, size_t 
     for (int a = 0; a < arrays && status == FOPT_SUCCESS; a++) {
         for (size_t t = 0; t < opt->num_tensors && status == FOPT_SUCCESS; t++) {
             const size_t n = opt->tensors[t].numel;
-            status = opt->ops->copy_state(opt, a, t, host, 1);
+            if ((status = opt->ops->copy_state(opt, a, t, host, 1)) != FOPT_SUCCESS) {
+                break; /* the file is removed; nothing unread goes into it */
+            }
             fopt_floats_to_le(bytes, host, n);
             put(w, bytes, n * sizeof(float));
             crc = fopt_crc32(crc, bytes, n * sizeof(float));
