@@ -13,7 +13,8 @@
  * Launch: stats `grid` blocks of FOPT_BLOCK_THREADS (the update kernels'
  * grid, so `grid` partials); combine one block of one thread.
  * Memory traffic per element: read grad (4 bytes; bf16/fp16: 2, widened to
- * fp32 element by element); 128-bit loads where aligned (fp32 only).
+ * fp32); four elements per load where the tensor is vectorized (vec_ok:
+ * 128-bit for fp32, 64-bit for 16-bit gradients).
  */
 #include "grad_scaler.h"
 #include "launch.cuh"
@@ -30,18 +31,16 @@ __global__ void fopt_grad_stats_kernel(fopt_chunk_table table, const fopt_grad_s
         const fopt_kernel_tensor &tensor = table.tensors[chunk.tensor];
         const G *grad = fopt_global(static_cast<const G *>(tensor.grad) + chunk.start);
         int scalar_from = 0;
-        if constexpr (std::is_same<G, float>::value) {
-            if (tensor.vec_ok) {
-                const int num_vec = chunk.length / 4;
-                for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
-                    float4 g = reinterpret_cast<const float4 *>(grad)[i];
-                    for (int j = 0; j < 4; ++j) {
-                        const float u = fopt_lane(g, j) * inv_scale;
-                        sum += (double)u * u;
-                    }
+        if (tensor.vec_ok) {
+            const int num_vec = chunk.length / 4;
+            for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
+                const fopt_quad<G> g = reinterpret_cast<const fopt_quad<G> *>(grad)[i];
+                for (int j = 0; j < 4; ++j) {
+                    const float u = fopt_to_float(g.lane[j]) * inv_scale;
+                    sum += (double)u * u;
                 }
-                scalar_from = num_vec * 4;
             }
+            scalar_from = num_vec * 4;
         }
         for (int i = scalar_from + threadIdx.x; i < chunk.length; i += blockDim.x) {
             const float u = fopt_to_float(grad[i]) * inv_scale;
