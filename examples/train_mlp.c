@@ -309,8 +309,12 @@ static int make_dataset(const mlp_config *c, mlp_dataset *d, uint64_t *rng)
 
 fopt_options mlp_optimizer_options(const mlp_config *c)
 {
+    /* Parameter groups as usual: the weights decay, the biases do not. One
+     * value per tensor, in the order of the tensor list (w1, b1, w2, b2). */
+    static const double tensor_weight_decay[4] = {1e-4, 0.0, 1e-4, 0.0};
     fopt_options o = fopt_default_options(FOPT_ADAMW); /* betas (0.9, 0.999), eps 1e-8 */
     o.weight_decay = 1e-4;
+    o.tensor_weight_decay = tensor_weight_decay;
     o.schedule.kind = FOPT_SCHEDULE_WARMUP_COSINE;
     o.schedule.base_lr = c->lr;
     o.schedule.eta_min = c->lr / 100.0;
@@ -468,7 +472,7 @@ int main(int argc, char **argv)
     const size_t nparams = (size_t)c.hidden * c.in + c.hidden + (size_t)c.out * c.hidden + c.out;
     printf("train_mlp: backend %s; MLP %d -> %d (tanh) -> %d, %zu parameters; %d samples, batch %d, %lld steps\n",
            t.name, c.in, c.hidden, c.out, nparams, c.samples, c.batch, (long long)c.steps);
-    printf("optimizer: fused AdamW (weight decay %g), lr %g, linear warmup %lld steps from %g, "
+    printf("optimizer: fused AdamW (weight decay %g, biases none), lr %g, linear warmup %lld steps from %g, "
            "then cosine to %g\n",
            o.weight_decay, c.lr, (long long)o.schedule.warmup_steps, c.lr * o.schedule.warmup_start_factor,
            o.schedule.eta_min);

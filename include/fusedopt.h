@@ -133,6 +133,13 @@ typedef struct fopt_options {
     fopt_backend backend;
     fopt_schedule schedule;  /* the learning rate is schedule.base_lr at epoch 0 */
     double weight_decay;     /* >= 0; SGD/Adam: L2 added to the gradient; AdamW: decoupled */
+    /* Per-tensor weight decay, as PyTorch parameter groups that differ only
+     * in weight_decay (typically 0 for biases and norm layers): NULL (the
+     * default) = weight_decay for every tensor; else num_tensors values, one
+     * per tensor of fopt_create, each >= 0 and finite, used instead of
+     * weight_decay. Copied at create (the array may be freed afterwards) and
+     * recorded in checkpoints. */
+    const double *tensor_weight_decay;
     int maximize;            /* nonzero: ascend instead of descend */
     /* SGD */
     double momentum;         /* >= 0 */
@@ -197,10 +204,11 @@ typedef struct fopt_options {
 
 /* PyTorch's defaults for `algorithm`: lr 1e-3 (constant schedule),
  * SGD momentum 0, dampening 0; Adam betas (0.9, 0.999), eps 1e-8, weight
- * decay 0 (AdamW: 1e-2); backend AUTO; steps_per_epoch 0; grad_scaling off
- * with GradScaler's defaults (init_scale 65536, growth_factor 2,
- * backoff_factor 0.5, growth_interval 2000); max_grad_norm 0 (no clipping);
- * fp32 parameters and gradients. */
+ * decay 0 (AdamW: 1e-2) for every tensor (tensor_weight_decay NULL);
+ * backend AUTO; steps_per_epoch 0; grad_scaling off with GradScaler's
+ * defaults (init_scale 65536, growth_factor 2, backoff_factor 0.5,
+ * growth_interval 2000); max_grad_norm 0 (no clipping); fp32 parameters and
+ * gradients. */
 fopt_options fopt_default_options(fopt_algorithm algorithm);
 
 /* One parameter tensor: parameters and gradients of `numel` elements, of

@@ -2,7 +2,8 @@
  * Fused multi-tensor Adam / AdamW step (torch.optim.Adam / AdamW,
  * single-tensor semantics), with amsgrad and maximize.
  *
- * Computes, for every element of every tensor, at optimizer step k:
+ * Computes, for every element of every tensor, at optimizer step k (weight_decay
+ * is the tensor's: options.tensor_weight_decay or weight_decay):
  *   g = (maximize ? -grad : grad) * inv_scale * clip
  *   Adam:  g += weight_decay * p          AdamW: p *= 1 - lr * weight_decay
  *   m = lerp(m, g, 1 - beta1)             (= beta1 * m + (1 - beta1) * g)
@@ -44,8 +45,10 @@ __device__ __forceinline__ float fopt_max_keeping_nan(float a, float b)
 /* The per-step scalars and the element update; NSTATE = 3 with amsgrad. */
 template <int NSTATE>
 struct fopt_adam_update {
-    float weight_decay;  /* Adam's L2 term; 0 for AdamW */
+    float weight_decay;  /* Adam's L2 term; 0 for AdamW (set by with_weight_decay) */
     float param_decay;   /* AdamW's 1 - lr * weight_decay; 1 for Adam */
+    double lr;
+    int decoupled;       /* AdamW */
     float one_minus_beta1;
     float beta2;
     float one_minus_beta2;
@@ -55,6 +58,15 @@ struct fopt_adam_update {
     int maximize;
     float inv_scale;     /* GradScaler's unscale factor, then the clip coefficient; */
     float clip;          /* both 1 without scaling or clipping */
+
+    /* This update for a tensor whose weight decay is wd. */
+    __device__ __forceinline__ fopt_adam_update with_weight_decay(double wd) const
+    {
+        fopt_adam_update u = *this;
+        u.weight_decay = decoupled ? 0.0f : (float)wd;
+        u.param_decay = decoupled ? (float)(1.0 - lr * wd) : 1.0f;
+        return u;
+    }
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
@@ -83,7 +95,6 @@ struct fopt_adam_update {
 struct fopt_adam_args {
     double beta1;
     double beta2;
-    double weight_decay;
     float eps;
     int decoupled;
     int maximize;
@@ -100,8 +111,10 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
                                          [&](double lr, float inv_scale, float clip) {
         const double k = (double)(counters->step + 1);
         fopt_adam_update<NSTATE> u;
-        u.weight_decay = args.decoupled ? 0.0f : (float)args.weight_decay;
-        u.param_decay = args.decoupled ? (float)(1.0 - lr * args.weight_decay) : 1.0f;
+        u.weight_decay = 0.0f;
+        u.param_decay = 1.0f;
+        u.lr = lr;
+        u.decoupled = args.decoupled;
         u.one_minus_beta1 = (float)(1.0 - args.beta1);
         u.beta2 = (float)args.beta2;
         u.one_minus_beta2 = (float)(1.0 - args.beta2);
@@ -129,7 +142,6 @@ extern "C" cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_
     fopt_adam_args args;
     args.beta1 = options->beta1;
     args.beta2 = options->beta2;
-    args.weight_decay = options->weight_decay;
     args.eps = (float)options->eps;
     args.decoupled = options->algorithm == FOPT_ADAMW;
     args.maximize = options->maximize != 0;

@@ -17,6 +17,9 @@
  * An update is a functor `void operator()(float &p, float g, float (&s)[FOPT_MAX_STATE])`
  * applied to one element: the parameter (or master weight), the gradient and
  * the NSTATE state values of that element (the other entries of s are unused).
+ * Its `with_weight_decay(double wd)` returns the update of a tensor whose
+ * weight decay is wd (per tensor: parameter groups); each chunk uses its
+ * tensor's.
  */
 #ifndef FOPT_MULTI_TENSOR_CUH
 #define FOPT_MULTI_TENSOR_CUH
@@ -158,16 +161,17 @@ __device__ void fopt_for_each_element(const fopt_chunk_table &table, const Updat
             state[k] = fopt_global(tensor.state[k] + chunk.start);
         }
         const int64_t index = tensor.offset + chunk.start;
+        const Update tensor_update = update.with_weight_decay(tensor.weight_decay);
         int scalar_from = 0;
         if (tensor.vec_ok) {
             const int num_vec = chunk.length / 4;
             for (int i = threadIdx.x; i < num_vec; i += blockDim.x) {
-                fopt_update_vec4<NSTATE>(param, grad, master, state, i, update, rounding, index + 4 * i);
+                fopt_update_vec4<NSTATE>(param, grad, master, state, i, tensor_update, rounding, index + 4 * i);
             }
             scalar_from = num_vec * 4;
         }
         for (int i = scalar_from + threadIdx.x; i < chunk.length; i += blockDim.x) {
-            fopt_update_scalar<NSTATE>(param, grad, master, state, i, update, rounding, index + i);
+            fopt_update_scalar<NSTATE>(param, grad, master, state, i, tensor_update, rounding, index + i);
         }
     }
 }

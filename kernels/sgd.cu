@@ -1,7 +1,8 @@
 /*
  * Fused multi-tensor SGD step (torch.optim.SGD, single-tensor semantics).
  *
- * Computes, for every element of every tensor, at optimizer step k:
+ * Computes, for every element of every tensor, at optimizer step k (weight_decay
+ * is the tensor's: options.tensor_weight_decay or weight_decay):
  *   g = (maximize ? -grad : grad) * inv_scale * clip
  *   g += weight_decay * p                                  (if weight_decay != 0)
  *   buf = (k == 1) ? g : momentum * buf + (1 - dampening) * g   (if momentum != 0)
@@ -36,7 +37,7 @@
 template <int NSTATE>
 struct fopt_sgd_update {
     float lr;
-    float weight_decay;
+    float weight_decay;  /* set by with_weight_decay */
     float momentum;
     float one_minus_dampening;
     int first_step;
@@ -44,6 +45,14 @@ struct fopt_sgd_update {
     int maximize;
     float inv_scale;     /* GradScaler's unscale factor, then the clip coefficient; */
     float clip;          /* both 1 without scaling or clipping */
+
+    /* This update for a tensor whose weight decay is wd. */
+    __device__ __forceinline__ fopt_sgd_update with_weight_decay(double wd) const
+    {
+        fopt_sgd_update u = *this;
+        u.weight_decay = (float)wd;
+        return u;
+    }
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
@@ -62,7 +71,6 @@ struct fopt_sgd_update {
 
 /* The hyperparameters that do not depend on the counters. */
 struct fopt_sgd_args {
-    float weight_decay;
     float momentum;
     float one_minus_dampening;
     int nesterov;
@@ -80,7 +88,7 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
                                          [&](double lr, float inv_scale, float clip) {
         fopt_sgd_update<NSTATE> u;
         u.lr = (float)lr;
-        u.weight_decay = args.weight_decay;
+        u.weight_decay = 0.0f;
         u.momentum = args.momentum;
         u.one_minus_dampening = args.one_minus_dampening;
         u.first_step = counters->step == 0;
@@ -104,7 +112,6 @@ extern "C" cudaError_t fopt_launch_sgd(const fopt_options *options, fopt_chunk_t
 {
     const fopt_schedule schedule = options->schedule;
     fopt_sgd_args args;
-    args.weight_decay = (float)options->weight_decay;
     args.momentum = (float)options->momentum;
     args.one_minus_dampening = (float)(1.0 - options->dampening);
     args.nesterov = options->nesterov != 0;

@@ -1,5 +1,5 @@
 /*
- * The checkpoint file format (version 1), shared by src/checkpoint.c, the
+ * The checkpoint file format (version 2), shared by src/checkpoint.c, the
  * tests and the fuzz targets. All integers and floats are little-endian.
  *
  *   offset  size  field
@@ -19,7 +19,8 @@
  *   CNTR  i64 step, i64 epoch, f64 last_lr (lr of the most recent step),
  *         f64 loss scale, i64 growth tracker (1 and 0 without grad_scaling)
  *   TENS  u64 tensor count T, u32 state array count A, u32 reserved (0),
- *         T x u64 numel
+ *         T x (u64 numel, f64 weight decay of the tensor: its
+ *         options.tensor_weight_decay entry, else options.weight_decay)
  *   STAT  A x T slices of f32: array 0 of tensor 0, of tensor 1, ...,
  *         then array 1, ... (each slice numel floats, no padding)
  */
@@ -32,7 +33,9 @@
 #include "fusedopt.h"
 
 #define FOPT_CKPT_MAGIC "FOPTCKPT"
-#define FOPT_CKPT_VERSION 1u
+/* Version 2: TENS records each tensor's weight decay (version 1 had numel only). */
+#define FOPT_CKPT_VERSION 2u
+#define FOPT_CKPT_TENSOR_BYTES 16u /* a tensor's TENS entry: numel, weight decay */
 #define FOPT_CKPT_HEADER_BYTES 24u
 #define FOPT_CKPT_SECTION_BYTES 20u /* tag, reserved, length, crc: the bytes around a payload */
 #define FOPT_CKPT_MAX_OPTIONS 48

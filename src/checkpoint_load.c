@@ -237,8 +237,8 @@ static fopt_status check_counters_and_tensors(fopt_optimizer *opt, section cntr,
                          "section CNTR: invalid loss scale %g or growth tracker %lld", c->scale,
                          (long long)c->growth_tracker);
     }
-    if (tens.length < 16 || (tens.length - 16) % 8 != 0 || fopt_get_u32(tens.data + 12) != 0 ||
-        fopt_get_u64(tens.data) != (tens.length - 16) / 8) {
+    if (tens.length < 16 || (tens.length - 16) % FOPT_CKPT_TENSOR_BYTES != 0 || fopt_get_u32(tens.data + 12) != 0 ||
+        fopt_get_u64(tens.data) != (tens.length - 16) / FOPT_CKPT_TENSOR_BYTES) {
         return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_CORRUPT, "section TENS: inconsistent length %llu",
                          (unsigned long long)tens.length);
     }
@@ -254,11 +254,18 @@ static fopt_status check_counters_and_tensors(fopt_optimizer *opt, section cntr,
                          fopt_state_arrays(&opt->options));
     }
     for (size_t t = 0; t < opt->num_tensors; t++) {
-        const uint64_t numel = fopt_get_u64(tens.data + 16 + 8 * t);
+        const unsigned char *entry = tens.data + 16 + FOPT_CKPT_TENSOR_BYTES * t;
+        const uint64_t numel = fopt_get_u64(entry);
         if (numel != opt->tensors[t].numel) {
             return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_MISMATCH,
                              "tensor %zu has %llu elements in the checkpoint, %zu here", t,
                              (unsigned long long)numel, opt->tensors[t].numel);
+        }
+        const double weight_decay = fopt_get_f64(entry + 8);
+        const double here = fopt_tensor_weight_decay(&opt->options, t);
+        if (memcmp(&weight_decay, &here, sizeof here) != 0) {
+            return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_MISMATCH,
+                             "tensor %zu has weight_decay %.17g in the checkpoint, %.17g here", t, weight_decay, here);
         }
     }
     return FOPT_SUCCESS;

@@ -135,7 +135,7 @@ static fopt_status write_checkpoint(fopt_optimizer *opt, writer *w)
     fopt_put_f64(counters + 24, scale);
     fopt_put_u64(counters + 32, (uint64_t)growth_tracker);
     const int arrays = fopt_state_arrays(&opt->options);
-    const size_t tens_len = 16 + 8 * opt->num_tensors;
+    const size_t tens_len = 16 + FOPT_CKPT_TENSOR_BYTES * opt->num_tensors;
     unsigned char *tens = malloc(tens_len);
     if (!tens) {
         return fopt_fail(opt, FOPT_ERROR_OUT_OF_MEMORY, "out of host memory for a checkpoint buffer");
@@ -145,7 +145,9 @@ static fopt_status write_checkpoint(fopt_optimizer *opt, writer *w)
     fopt_put_u32(tens + 8, (uint32_t)arrays);
     fopt_put_u32(tens + 12, 0);
     for (size_t t = 0; t < opt->num_tensors; t++) {
-        fopt_put_u64(tens + 16 + 8 * t, opt->tensors[t].numel);
+        unsigned char *entry = tens + 16 + FOPT_CKPT_TENSOR_BYTES * t;
+        fopt_put_u64(entry, opt->tensors[t].numel);
+        fopt_put_f64(entry + 8, fopt_tensor_weight_decay(&opt->options, t));
         max_numel = opt->tensors[t].numel > max_numel ? opt->tensors[t].numel : max_numel;
     }
     const uint64_t state_len = (uint64_t)arrays * opt->total_numel * sizeof(float);

@@ -40,6 +40,7 @@ typedef struct cpu_state {
 typedef struct cpu_work {
     const fopt_optimizer *opt;
     const fopt_cpu_scalars *scalars;
+    double lr; /* the step's lr, for per-tensor weight decay */
     size_t begin, end;
 } cpu_work;
 
@@ -66,6 +67,13 @@ int fopt_cpu_default_threads(size_t total)
     return threads < 1 ? 1 : (int)threads;
 }
 
+/* The weight decay terms of the scalars: SGD/Adam's L2 factor and AdamW's 1 - lr * wd. */
+static void set_weight_decay(fopt_cpu_scalars *c, double lr, double weight_decay)
+{
+    c->weight_decay = (float)weight_decay;
+    c->decoupled_decay = (float)(1.0 - lr * weight_decay);
+}
+
 static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k)
 {
     fopt_cpu_scalars c;
@@ -73,7 +81,6 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.inv_scale = 1.0f;
     c.clip = 1.0f;
     c.lr = (float)lr;
-    c.weight_decay = (float)o->weight_decay;
     c.momentum = (float)o->momentum;
     c.dampening_complement = (float)(1.0 - o->dampening);
     c.nesterov = o->nesterov != 0;
@@ -87,7 +94,7 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.step_size = (float)(lr / (1.0 - pow(o->beta1, (double)k)));
     c.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)k)));
     c.eps = (float)o->eps;
-    c.decoupled_decay = (float)(1.0 - lr * o->weight_decay);
+    set_weight_decay(&c, lr, o->weight_decay);
     c.rounding_base = fopt_sr_base(o->stochastic_rounding_seed, k);
     return c;
 }
@@ -177,11 +184,14 @@ static void *run_work(void *arg)
             continue; /* empty tensor */
         }
         const size_t local = first - opt->offsets[t];
+        fopt_cpu_scalars c = *w->scalars;
+        if (opt->options.tensor_weight_decay) {
+            set_weight_decay(&c, w->lr, opt->options.tensor_weight_decay[t]);
+        }
         if (fp32) {
-            update_range(opt, w->scalars, first, last - first, (float *)x->param + local,
-                         (const float *)x->grad + local);
+            update_range(opt, &c, first, last - first, (float *)x->param + local, (const float *)x->grad + local);
         } else {
-            update_converted(opt, w->scalars, x, first, local, last - first);
+            update_converted(opt, &c, x, first, local, last - first);
         }
     }
     return NULL;
@@ -190,7 +200,7 @@ static void *run_work(void *arg)
 /* Splits [0, total) into `threads` ranges (boundaries on 64-byte multiples of
  * the concatenation) and runs them; the calling thread takes the first. A
  * thread that cannot be started has its range run by the caller instead. */
-static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, int threads)
+static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, double lr, int threads)
 {
     cpu_work work[FOPT_CPU_MAX_THREADS];
     pthread_t ids[FOPT_CPU_MAX_THREADS];
@@ -199,7 +209,7 @@ static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, i
     for (int i = 0; i < threads; i++) {
         size_t begin = (size_t)((double)total * i / threads) & ~(size_t)15;
         size_t end = i + 1 == threads ? total : (size_t)((double)total * (i + 1) / threads) & ~(size_t)15;
-        work[i] = (cpu_work){opt, c, begin, end};
+        work[i] = (cpu_work){opt, c, lr, begin, end};
     }
     for (int i = 1; i < threads; i++) {
         started[i] = pthread_create(&ids[i], NULL, run_work, &work[i]) == 0;
@@ -323,14 +333,14 @@ static fopt_status cpu_step(fopt_optimizer *opt)
         c.inv_scale = s->scaler.inv_scale;
         c.clip = s->scaler.clip;
         if (!skipped) {
-            run_parallel(opt, &c, fopt_cpu_get_threads(opt));
+            run_parallel(opt, &c, lr, fopt_cpu_get_threads(opt));
         }
         fopt_scaler_update(&s->scaler, &args);
         if (skipped) {
             return FOPT_SUCCESS;
         }
     } else {
-        run_parallel(opt, &c, fopt_cpu_get_threads(opt));
+        run_parallel(opt, &c, lr, fopt_cpu_get_threads(opt));
     }
     s->step = k;
     s->last_lr = lr;

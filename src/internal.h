@@ -40,6 +40,7 @@ struct fopt_optimizer {
     fopt_tensor *tensors;            /* copy of the caller's array */
     size_t *offsets;                 /* offsets[i] = sum of numel of tensors before i */
     size_t total_numel;
+    double *tensor_weight_decay;     /* copy of options.tensor_weight_decay (NULL when that is) */
     void *backend_state;             /* owned by the backend */
     /* The loss scale (device memory on CUDA), set by the backend's create
      * when options.grad_scaling is on, else NULL. */
@@ -61,6 +62,13 @@ int fopt_state_arrays(const fopt_options *options);
 static inline int fopt_has_master(const fopt_options *options)
 {
     return options->param_dtype != FOPT_FLOAT32 && !options->stochastic_rounding;
+}
+
+/* The weight decay of tensor t: options->tensor_weight_decay[t], or
+ * options->weight_decay when there is no per-tensor list. */
+static inline double fopt_tensor_weight_decay(const fopt_options *options, size_t t)
+{
+    return options->tensor_weight_decay ? options->tensor_weight_decay[t] : options->weight_decay;
 }
 
 /* Records a formatted message on `opt` (or the thread-local slot when opt is

@@ -167,6 +167,13 @@ static fopt_status validate_tensors(const fopt_options *o, const fopt_tensor *te
         sum += t->numel;
     }
     *total = sum;
+    for (size_t i = 0; o->tensor_weight_decay && i < num_tensors; i++) {
+        const double wd = o->tensor_weight_decay[i];
+        if (!(isfinite(wd) && wd >= 0.0 && wd <= 1e6)) {
+            return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER,
+                             "options.tensor_weight_decay[%zu] must be in [0, 1e6], got %g", i, wd);
+        }
+    }
     return FOPT_SUCCESS;
 }
 
@@ -232,6 +239,7 @@ static void free_handle(fopt_optimizer *opt)
 {
     free(opt->tensors);
     free(opt->offsets);
+    free(opt->tensor_weight_decay);
     free(opt);
 }
 
@@ -254,7 +262,9 @@ fopt_status fopt_create(fopt_optimizer **out, const fopt_options *options, const
     }
     fopt_optimizer *opt = calloc(1, sizeof *opt);
     if (!opt || !(opt->tensors = malloc(num_tensors * sizeof *tensors)) ||
-        !(opt->offsets = malloc(num_tensors * sizeof *opt->offsets))) {
+        !(opt->offsets = malloc(num_tensors * sizeof *opt->offsets)) ||
+        (options->tensor_weight_decay &&
+         !(opt->tensor_weight_decay = malloc(num_tensors * sizeof *opt->tensor_weight_decay)))) {
         if (opt) {
             free_handle(opt);
         }
@@ -267,6 +277,10 @@ fopt_status fopt_create(fopt_optimizer **out, const fopt_options *options, const
         offset += tensors[i].numel;
     }
     opt->options = *options;
+    if (opt->tensor_weight_decay) {
+        memcpy(opt->tensor_weight_decay, options->tensor_weight_decay, num_tensors * sizeof *opt->tensor_weight_decay);
+        opt->options.tensor_weight_decay = opt->tensor_weight_decay;
+    }
     opt->backend = backend;
     opt->ops = backend_ops(backend);
     opt->num_tensors = num_tensors;

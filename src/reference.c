@@ -57,6 +57,16 @@ static void reference_adam(const fopt_options *o, double lr, int64_t step, size_
     }
 }
 
+fopt_options fopt_reference_tensor_options(const fopt_options *options, size_t t)
+{
+    fopt_options o = *options;
+    if (options->tensor_weight_decay) {
+        o.weight_decay = options->tensor_weight_decay[t];
+    }
+    o.tensor_weight_decay = NULL;
+    return o;
+}
+
 void fopt_reference_step(const fopt_options *options, double lr, int64_t step, size_t n,
                          double *param, const double *grad, fopt_reference_state *state)
 {

@@ -24,6 +24,11 @@ typedef struct fopt_reference_state {
     double *max_exp_avg_sq;
 } fopt_reference_state;
 
+/* The options tensor t of an optimizer steps with: `options` with weight_decay
+ * set to options->tensor_weight_decay[t] when that list is given (PyTorch:
+ * the tensor's parameter group) and tensor_weight_decay cleared. */
+fopt_options fopt_reference_tensor_options(const fopt_options *options, size_t t);
+
 /* One step of options->algorithm on n elements with learning rate `lr`.
  * `step` is the 1-based optimizer step k: SGD's first step (k == 1) sets the
  * momentum buffer to the gradient; Adam's bias corrections use t = k. */

@@ -158,7 +158,11 @@ struct Inputs {
 
 struct TrajectoryCase {
     std::string name;
-    fopt_options options; // backend left at AUTO, steps_per_epoch 0: callers set them
+    // backend left at AUTO, steps_per_epoch 0: callers set them. With parameter
+    // groups, options.tensor_weight_decay points into tensor_weight_decay (a
+    // moved case keeps it valid: the vector's buffer moves with it).
+    fopt_options options;
+    std::vector<double> tensor_weight_decay; // empty: one group for all tensors
     std::vector<Step> steps;
 };
 
@@ -204,6 +208,11 @@ inline TrajectoryCase read_trajectory(Tokens &in, const Inputs &x)
     o.beta2 = in.field("beta2");
     o.eps = in.field("eps");
     o.amsgrad = (int)in.int_field("amsgrad");
+    if (in.peek() == "tensor_weight_decay") {
+        in.take();
+        c.tensor_weight_decay = in.numbers(x.numel.size());
+        o.tensor_weight_decay = c.tensor_weight_decay.data();
+    }
     read_cosine_part(in, o.schedule);
     for (size_t k = 1; k <= x.grad.size(); k++) {
         if ((size_t)in.int_field("step") != k) {

@@ -89,7 +89,8 @@ protected:
             for (size_t i = 0; i < sizes_.size(); i++) {
                 fopt_reference_state st = {ref_state_[0][i].data(), ref_state_[1][i].data(),
                                            ref_state_[2][i].data(), ref_state_[3][i].data()};
-                fopt_reference_step(&options_, lr, step_, sizes_[i], params[i].data(), grads[i].data(), &st);
+                const fopt_options tensor_options = fopt_reference_tensor_options(&options_, i);
+                fopt_reference_step(&tensor_options, lr, step_, sizes_[i], params[i].data(), grads[i].data(), &st);
             }
             if (options_.steps_per_epoch > 0 && step_ % options_.steps_per_epoch == 0) {
                 epoch_ += 1;

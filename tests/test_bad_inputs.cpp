@@ -91,6 +91,18 @@ TEST(BadInputs, CreateTable)
          FOPT_ERROR_INVALID_HYPERPARAMETER, "weight_decay"},
         {"weight_decay huge", [](fopt_options *o, fopt_tensor *, size_t *) { o->weight_decay = 1e7; },
          FOPT_ERROR_INVALID_HYPERPARAMETER, "weight_decay"},
+        {"tensor_weight_decay entry negative",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             static const double decays[2] = {0.1, -0.1};
+             o->tensor_weight_decay = decays;
+         },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "tensor_weight_decay[1]"},
+        {"tensor_weight_decay entry nan",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             static const double decays[2] = {NAN, 0.1};
+             o->tensor_weight_decay = decays;
+         },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "tensor_weight_decay[0]"},
         {"momentum nan", [=](fopt_options *o, fopt_tensor *, size_t *) { sgd(o); o->momentum = NAN; },
          FOPT_ERROR_INVALID_HYPERPARAMETER, "momentum"},
         {"momentum inf", [=](fopt_options *o, fopt_tensor *, size_t *) { sgd(o); o->momentum = INFINITY; },

@@ -335,7 +335,7 @@ TEST_F(BadFile, WrongTensorSizes)
 {
     Bytes b = bytes;
     const size_t tens = section_offset(b, "TENS");
-    fopt_put_u64(&b[tens + 16 + 16 + 8], 18); /* tensor 1: 17 -> 18 */
+    fopt_put_u64(&b[tens + 16 + 16 + FOPT_CKPT_TENSOR_BYTES], 18); /* tensor 1: 17 -> 18 */
     fix_crcs(b, tens);
     expect_rejected(b, FOPT_ERROR_CHECKPOINT_MISMATCH, "tensor 1 has 18 elements", true);
 }
@@ -457,7 +457,7 @@ TEST(CheckpointFormat, HeaderIsLittleEndianAndSelfDescribing)
     const Bytes b = read_bytes(dir.file("c"));
     ASSERT_GE(b.size(), 24u);
     EXPECT_EQ(std::memcmp(b.data(), "FOPTCKPT", 8), 0);
-    EXPECT_EQ(b[8], 1);
+    EXPECT_EQ(b[8], 2);
     EXPECT_EQ(b[9] | b[10] | b[11], 0);
     EXPECT_EQ(fopt_get_u64(&b[16]), b.size());
     const size_t opts = section_offset(b, "OPTS");

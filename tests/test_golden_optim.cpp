@@ -43,10 +43,17 @@ TEST(GoldenFixtures, TrajectoriesLoad)
     ASSERT_EQ(trajectory_load_error, "");
     EXPECT_EQ(all.inputs.grad.size(), 25u);
     int per_algorithm[4] = {0, 0, 0, 0};
+    int groups = 0;
     for (const auto &c : all.cases) {
         per_algorithm[c.options.algorithm]++;
+        if (c.options.tensor_weight_decay) {
+            groups++;
+            EXPECT_EQ(c.options.tensor_weight_decay, c.tensor_weight_decay.data()) << c.name;
+            EXPECT_EQ(c.tensor_weight_decay.size(), all.inputs.numel.size()) << c.name;
+        }
     }
-    EXPECT_EQ(per_algorithm[FOPT_SGD], 16);
+    EXPECT_EQ(per_algorithm[FOPT_SGD], 18);
+    EXPECT_EQ(groups, 6);
     EXPECT_GE(per_algorithm[FOPT_ADAM], 8);
     EXPECT_GE(per_algorithm[FOPT_ADAMW], 8);
 }
@@ -120,7 +127,8 @@ TEST_P(GoldenTrajectory, ReferenceMatchesPyTorch)
             << c.name << " step " << k << ": lr " << lr << ", PyTorch " << c.steps[k - 1].lr;
         size_t offset = 0;
         for (size_t t = 0; t < x.numel.size(); t++) {
-            fopt_reference_step(&c.options, lr, (int64_t)k, x.numel[t], param.data() + offset,
+            const fopt_options tensor_options = fopt_reference_tensor_options(&c.options, t);
+            fopt_reference_step(&tensor_options, lr, (int64_t)k, x.numel[t], param.data() + offset,
                                 x.grad[k - 1].data() + offset, &states[t]);
             offset += x.numel[t];
         }

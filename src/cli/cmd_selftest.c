@@ -196,7 +196,8 @@ static long run_config(const fopt_options *o, int64_t steps, double *max_abs, do
                 failed = "gradient upload failed";
                 goto done;
             }
-            fopt_reference_step(o, lr, k, t[i].n, t[i].ref_param, t[i].ref_grad, &st);
+            const fopt_options tensor_options = fopt_reference_tensor_options(o, i);
+            fopt_reference_step(&tensor_options, lr, k, t[i].n, t[i].ref_param, t[i].ref_grad, &st);
         }
         if (fopt_step(opt) != FOPT_SUCCESS) {
             failed = fopt_last_error(opt);
@@ -289,6 +290,27 @@ static int adam_configs(fopt_backend backend, int64_t steps, int *count)
     return failures;
 }
 
+/* SGD with momentum, Adam and AdamW with a weight decay per tensor
+ * (options.tensor_weight_decay: parameter groups, some without decay). */
+static int group_configs(fopt_backend backend, int64_t steps, int *count)
+{
+    static const double decays[NUM_TENSORS] = {0.1, 0.0, 0.05, 0.0};
+    static const fopt_algorithm algorithms[3] = {FOPT_SGD, FOPT_ADAM, FOPT_ADAMW};
+    int failures = 0;
+    for (int i = 0; i < 3; i++) {
+        fopt_options o = base_options(algorithms[i], backend, algorithms[i] == FOPT_SGD ? 0.05 : 0.01);
+        o.momentum = algorithms[i] == FOPT_SGD ? 0.9 : 0.0;
+        o.tensor_weight_decay = decays;
+        char name[128];
+        snprintf(name, sizeof name, "%s tensor_weight_decay={%g,%g,%g,%g}",
+                 algorithms[i] == FOPT_SGD ? "sgd momentum=0.9" : algorithms[i] == FOPT_ADAM ? "adam" : "adamw",
+                 decays[0], decays[1], decays[2], decays[3]);
+        failures += !check_config(&o, name, steps);
+        *count += 1;
+    }
+    return failures;
+}
+
 /* Picks the backend: CUDA when asked or, for auto, when this build has it
  * and a device is usable. Returns -1 with a message if CUDA is unavailable. */
 static int choose_backend(int requested, fopt_backend *backend)
@@ -337,10 +359,11 @@ int fopt_cmd_selftest(int argc, char **argv)
     }
     if (help) {
         usage(stdout);
-        puts("\nRuns every optimizer configuration (SGD, Adam, AdamW x their options) on the\n"
-             "backend against the CPU reference; one line per configuration. --backend auto\n"
-             "(default) uses CUDA when this build has it and a device is usable. --steps is\n"
-             "at most 20, the horizon the tolerance is sized for.");
+        puts("\nRuns every optimizer configuration (SGD, Adam, AdamW x their options, and\n"
+             "per-tensor weight decay) on the backend against the CPU reference; one line\n"
+             "per configuration. --backend auto (default) uses CUDA when this build has it\n"
+             "and a device is usable. --steps is at most 20, the horizon the tolerance is\n"
+             "sized for.");
         return 0;
     }
     fopt_backend backend;
@@ -348,7 +371,8 @@ int fopt_cmd_selftest(int argc, char **argv)
         return 1;
     }
     int count = 0;
-    const int failures = sgd_configs(backend, steps, &count) + adam_configs(backend, steps, &count);
+    const int failures = sgd_configs(backend, steps, &count) + adam_configs(backend, steps, &count) +
+                         group_configs(backend, steps, &count);
     printf("%d of %d configurations passed (tolerance |x - ref| <= %g + %g * |ref|, %lld steps)\n",
            count - failures, count, ATOL, RTOL, (long long)steps);
     return failures == 0 ? 0 : 1;

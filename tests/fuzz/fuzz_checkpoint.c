@@ -61,6 +61,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.schedule.t_max = 10;
     o.schedule.warmup_steps = 2;
     o.steps_per_epoch = 1;
+    static const double weight_decays[3] = {0.01, 0.0, 0.0};
+    o.tensor_weight_decay = weight_decays;
     const fopt_tensor tensors[3] = {{params, grads, 3}, {params + 3, grads + 3, 0}, {params + 3, grads + 3, 5}};
     for (int i = 0; i < 8; i++) {
         params[i] = (float)i * 0.25f - 1.0f;

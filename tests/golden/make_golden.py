@@ -21,7 +21,10 @@ optimizers.txt:
   then per configuration:
     trajectory NAME algorithm A weight_decay X maximize B momentum X
                dampening X nesterov B beta1 X beta2 X eps X amsgrad B
+               [tensor_weight_decay X_1 .. X_T]
                kind K base_lr X eta_min X t_max N
+        tensor_weight_decay, when present: one parameter group per tensor,
+        group t with weight_decay X_t (fopt_options.tensor_weight_decay)
     step k lr LR param P_1 .. P_N   LR used by step k, params after it
 """
 import os
@@ -155,6 +158,16 @@ def optimizer_configs():
         configs.append((f"{label}_betas_eps_ams", dict(algorithm=algorithm, weight_decay=0.02,
                                                        maximize=1, amsgrad=1, beta1=0.5,
                                                        beta2=0.9, eps=1e-6)))
+        # Parameter groups differing in weight decay (e.g. none for biases).
+        configs.append((f"{label}_groups", dict(algorithm=algorithm, weight_decay=0.01,
+                                                tensor_weight_decay=[0.05, 0.0])))
+        configs.append((f"{label}_groups_ams_max", dict(algorithm=algorithm, weight_decay=0.0,
+                                                        amsgrad=1, maximize=1,
+                                                        tensor_weight_decay=[0.0, 0.1])))
+    configs.append(("sgd_groups_nesterov", dict(algorithm=ALGO_SGD, weight_decay=0.0, momentum=0.9,
+                                                nesterov=1, tensor_weight_decay=[0.01, 0.0])))
+    configs.append(("sgd_groups_dampening", dict(algorithm=ALGO_SGD, weight_decay=0.3, momentum=0.5,
+                                                 dampening=0.1, tensor_weight_decay=[0.0, 0.02])))
     full = []
     for name, c in configs:
         o = dict(weight_decay=0.0, maximize=0, momentum=0.0, dampening=0.0, nesterov=0,
@@ -165,6 +178,9 @@ def optimizer_configs():
 
 
 def make_optimizer(params, o, lr):
+    """One parameter group per tensor when o has tensor_weight_decay, else one for all."""
+    if "tensor_weight_decay" in o:
+        params = [dict(params=[p], weight_decay=wd) for p, wd in zip(params, o["tensor_weight_decay"])]
     if o["algorithm"] == ALGO_SGD:
         return SGD(params, lr=lr, momentum=o["momentum"], dampening=o["dampening"],
                    nesterov=bool(o["nesterov"]), weight_decay=o["weight_decay"],
@@ -193,6 +209,7 @@ def trajectory(o, init, grads):
             p.grad = torch.tensor(grads[k][start:start + n], dtype=torch.float64)
             start += n
         lr = optimizer.param_groups[0]["lr"]
+        assert all(g["lr"] == lr for g in optimizer.param_groups)
         optimizer.step()
         scheduler.step()  # steps_per_epoch = 1
         rows.append((lr, [v for p in params for v in p.detach().tolist()]))
@@ -227,6 +244,8 @@ def write_optimizers(path):
                             for key in ["algorithm", "weight_decay", "maximize", "momentum",
                                         "dampening", "nesterov", "beta1", "beta2", "eps",
                                         "amsgrad"])
+            if "tensor_weight_decay" in o:
+                opts += " tensor_weight_decay " + " ".join(fmt(v) for v in o["tensor_weight_decay"])
             f.write(f"trajectory {name} {opts} {sched}\n")
             for k, (lr, p) in enumerate(trajectory(o, init, grads), start=1):
                 f.write(f"step {k} lr {fmt(lr)} param " + " ".join(fmt(v) for v in p) + "\n")
