@@ -132,6 +132,14 @@ typedef struct fopt_options {
     fopt_algorithm algorithm;
     fopt_backend backend;
     fopt_schedule schedule;  /* the learning rate is schedule.base_lr at epoch 0 */
+    /* Per-tensor base learning rate, as PyTorch parameter groups with their
+     * own lr under one scheduler: NULL (the default) = schedule.base_lr for
+     * every tensor; else num_tensors values, each >= 0 and finite: tensor t
+     * follows `schedule` with base_lr = tensor_base_lr[t] (eta_min, periods
+     * and warmup shared, as PyTorch schedulers share them across groups).
+     * Copied at create and recorded in checkpoints; fopt_get_last_lr reports
+     * the lr of schedule.base_lr. */
+    const double *tensor_base_lr;
     double weight_decay;     /* >= 0; SGD/Adam: L2 added to the gradient; AdamW: decoupled */
     /* Per-tensor weight decay, as PyTorch parameter groups that differ only
      * in weight_decay (typically 0 for biases and norm layers): NULL (the
@@ -204,7 +212,8 @@ typedef struct fopt_options {
 
 /* PyTorch's defaults for `algorithm`: lr 1e-3 (constant schedule),
  * SGD momentum 0, dampening 0; Adam betas (0.9, 0.999), eps 1e-8, weight
- * decay 0 (AdamW: 1e-2) for every tensor (tensor_weight_decay NULL);
+ * decay 0 (AdamW: 1e-2) for every tensor (tensor_weight_decay and
+ * tensor_base_lr NULL);
  * backend AUTO; steps_per_epoch 0; grad_scaling off with GradScaler's
  * defaults (init_scale 65536, growth_factor 2, backoff_factor 0.5,
  * growth_interval 2000); max_grad_norm 0 (no clipping); fp32 parameters and
@@ -263,7 +272,9 @@ fopt_status fopt_set_epoch(fopt_optimizer *opt, int64_t epoch);
 fopt_status fopt_get_counters(fopt_optimizer *opt, int64_t *step, int64_t *epoch);
 
 /* The learning rate the most recent step used (the schedule's value at
- * epoch 0 before any step). Synchronizing. */
+ * epoch 0 before any step); with options.tensor_base_lr, the lr of
+ * schedule.base_lr (tensor t's: fopt_schedule_lr of the schedule with
+ * base_lr = tensor_base_lr[t]). Synchronizing. */
 fopt_status fopt_get_last_lr(fopt_optimizer *opt, double *lr);
 
 /* ------------------------------------------------------------------ */

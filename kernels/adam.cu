@@ -3,7 +3,8 @@
  * single-tensor semantics), with amsgrad and maximize.
  *
  * Computes, for every element of every tensor, at optimizer step k (weight_decay
- * is the tensor's: options.tensor_weight_decay or weight_decay):
+ * and the base lr of the schedule are the tensor's: options.tensor_weight_decay
+ * or weight_decay, options.tensor_base_lr or schedule.base_lr):
  *   g = (maximize ? -grad : grad) * inv_scale * clip
  *   Adam:  g += weight_decay * p          AdamW: p *= 1 - lr * weight_decay
  *   m = lerp(m, g, 1 - beta1)             (= beta1 * m + (1 - beta1) * g)
@@ -45,24 +46,27 @@ __device__ __forceinline__ float fopt_max_keeping_nan(float a, float b)
 /* The per-step scalars and the element update; NSTATE = 3 with amsgrad. */
 template <int NSTATE>
 struct fopt_adam_update {
-    float weight_decay;  /* Adam's L2 term; 0 for AdamW (set by with_weight_decay) */
-    float param_decay;   /* AdamW's 1 - lr * weight_decay; 1 for Adam */
-    double lr;
+    float weight_decay;  /* Adam's L2 term; 0 for AdamW (set by for_tensor) */
+    float param_decay;   /* AdamW's 1 - lr * weight_decay; 1 for Adam (set by for_tensor) */
+    fopt_lr_terms terms; /* the schedule at this step's epoch */
+    double bias_correction1; /* 1 - beta1^k */
     int decoupled;       /* AdamW */
     float one_minus_beta1;
     float beta2;
     float one_minus_beta2;
     float eps;
-    float step_size;     /* lr / (1 - beta1^k) */
+    float step_size;     /* lr / (1 - beta1^k) (set by for_tensor) */
     float bias_correction2_sqrt;
     int maximize;
     float inv_scale;     /* GradScaler's unscale factor, then the clip coefficient; */
     float clip;          /* both 1 without scaling or clipping */
 
-    /* This update for a tensor whose weight decay is wd. */
-    __device__ __forceinline__ fopt_adam_update with_weight_decay(double wd) const
+    /* This update for a tensor with this base lr and weight decay. */
+    __device__ __forceinline__ fopt_adam_update for_tensor(double base_lr, double wd) const
     {
         fopt_adam_update u = *this;
+        const double lr = fopt_lr_at(terms, base_lr);
+        u.step_size = (float)(lr / bias_correction1);
         u.weight_decay = decoupled ? 0.0f : (float)wd;
         u.param_decay = decoupled ? (float)(1.0 - lr * wd) : 1.0f;
         return u;
@@ -108,18 +112,19 @@ __global__ void fopt_adam_kernel(fopt_chunk_table table, fopt_device_counters *c
 {
     __shared__ fopt_step_shared<fopt_adam_update<NSTATE> > shared;
     const bool skip = fopt_step_prologue(shared, counters, scaler, schedule, args.stochastic_rounding, args.seed,
-                                         [&](double lr, float inv_scale, float clip) {
+                                         [&](fopt_lr_terms terms, float inv_scale, float clip) {
         const double k = (double)(counters->step + 1);
         fopt_adam_update<NSTATE> u;
         u.weight_decay = 0.0f;
         u.param_decay = 1.0f;
-        u.lr = lr;
+        u.terms = terms;
+        u.bias_correction1 = 1.0 - pow(args.beta1, k);
         u.decoupled = args.decoupled;
         u.one_minus_beta1 = (float)(1.0 - args.beta1);
         u.beta2 = (float)args.beta2;
         u.one_minus_beta2 = (float)(1.0 - args.beta2);
         u.eps = args.eps;
-        u.step_size = (float)(lr / (1.0 - pow(args.beta1, k)));
+        u.step_size = 0.0f;
         u.bias_correction2_sqrt = (float)sqrt(1.0 - pow(args.beta2, k));
         u.maximize = args.maximize;
         u.inv_scale = inv_scale;

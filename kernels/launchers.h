@@ -41,6 +41,7 @@ typedef struct fopt_kernel_tensor {
     int64_t numel;
     int64_t offset; /* index of element 0 in the concatenation of all tensors */
     double weight_decay; /* this tensor's (options.tensor_weight_decay or weight_decay) */
+    double base_lr;      /* this tensor's (options.tensor_base_lr or schedule.base_lr) */
     int32_t vec_ok;
     int32_t reserved;
 } fopt_kernel_tensor;

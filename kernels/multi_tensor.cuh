@@ -17,9 +17,9 @@
  * An update is a functor `void operator()(float &p, float g, float (&s)[FOPT_MAX_STATE])`
  * applied to one element: the parameter (or master weight), the gradient and
  * the NSTATE state values of that element (the other entries of s are unused).
- * Its `with_weight_decay(double wd)` returns the update of a tensor whose
- * weight decay is wd (per tensor: parameter groups); each chunk uses its
- * tensor's.
+ * Its `for_tensor(base_lr, weight_decay)` returns the update of a tensor
+ * with that base lr and weight decay (per tensor: parameter groups); each
+ * chunk uses its tensor's.
  */
 #ifndef FOPT_MULTI_TENSOR_CUH
 #define FOPT_MULTI_TENSOR_CUH
@@ -161,7 +161,7 @@ __device__ void fopt_for_each_element(const fopt_chunk_table &table, const Updat
             state[k] = fopt_global(tensor.state[k] + chunk.start);
         }
         const int64_t index = tensor.offset + chunk.start;
-        const Update tensor_update = update.with_weight_decay(tensor.weight_decay);
+        const Update tensor_update = update.for_tensor(tensor.base_lr, tensor.weight_decay);
         int scalar_from = 0;
         if (tensor.vec_ok) {
             const int num_vec = chunk.length / 4;

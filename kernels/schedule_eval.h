@@ -30,30 +30,51 @@ static inline FOPT_HD int64_t fopt_counter_add(int64_t counter, int64_t delta)
     return delta > FOPT_MAX_COUNTER - counter ? FOPT_MAX_COUNTER : counter + delta;
 }
 
-/* eta_min + (peak - eta_min) * (1 + cos(pi * t / period)) / 2, with 0 <= t < 2 * period. */
-static inline FOPT_HD double fopt_cosine_between(double peak, double eta_min, int64_t t, int64_t period)
+/*
+ * Every schedule is affine in base_lr: lr(t) = offset(t) + slope(t) * base_lr
+ * (eta_min is the same for every tensor, as in PyTorch, where a scheduler
+ * keeps one base lr per parameter group and one eta_min). So one evaluation
+ * per step serves tensors with base lrs of their own
+ * (options.tensor_base_lr), and fopt_schedule_eval is the same expression.
+ */
+typedef struct fopt_lr_terms {
+    double offset;
+    double slope;
+} fopt_lr_terms;
+
+/* The lr of a tensor whose base lr is base_lr. */
+static inline FOPT_HD double fopt_lr_at(fopt_lr_terms terms, double base_lr)
+{
+    return terms.offset + terms.slope * base_lr;
+}
+
+/* Cosine from peak_factor * base_lr down to eta_min:
+ *   eta_min + (peak - eta_min) * h, h = (1 + cos(pi * t / period)) / 2,
+ * written eta_min * (1 - h) + peak_factor * h * base_lr; 0 <= t < 2 * period. */
+static inline FOPT_HD fopt_lr_terms fopt_cosine_terms(double peak_factor, double eta_min, int64_t t, int64_t period)
 {
 #if defined(__CUDA_ARCH__)
     /* cospi reduces its argument exactly; the device cos keeps a local-memory
      * slow path (Payne-Hanek) that ptxas reports as a stack frame. */
-    double c = cospi((double)t / (double)period);
+    const double c = cospi((double)t / (double)period);
 #else
-    double c = cos(FOPT_PI * (double)t / (double)period);
+    const double c = cos(FOPT_PI * (double)t / (double)period);
 #endif
-    return eta_min + (peak - eta_min) * (1.0 + c) / 2.0;
+    const double h = (1.0 + c) / 2.0;
+    fopt_lr_terms terms = {eta_min * (1.0 - h), peak_factor * h};
+    return terms;
 }
 
 /* CosineAnnealingLR: period 2 * t_max, mirrored, no restart. */
-static inline FOPT_HD double fopt_cosine_annealing(double base_lr, double eta_min, int64_t t, int64_t t_max)
+static inline FOPT_HD fopt_lr_terms fopt_cosine_annealing(double eta_min, int64_t t, int64_t t_max)
 {
-    int64_t phase = t % (2 * t_max);
-    return fopt_cosine_between(base_lr, eta_min, phase, t_max);
+    return fopt_cosine_terms(1.0, eta_min, t % (2 * t_max), t_max);
 }
 
 /* CosineAnnealingWarmRestarts with integer t_mult and a peak decay per restart.
  * Cycle i has length t_0 * t_mult^i; walk the cycles in integer arithmetic
  * (at most ~63 iterations for t_mult >= 2, one division for t_mult == 1). */
-static inline FOPT_HD double fopt_cosine_restarts(const fopt_schedule *s, int64_t t)
+static inline FOPT_HD fopt_lr_terms fopt_cosine_restarts(const fopt_schedule *s, int64_t t)
 {
     int64_t cycle = 0;
     int64_t t_cur = t;
@@ -71,35 +92,42 @@ static inline FOPT_HD double fopt_cosine_restarts(const fopt_schedule *s, int64_
             t_i *= s->t_mult;
         }
     }
-    double peak = s->base_lr * pow(s->restart_decay, (double)cycle);
-    return fopt_cosine_between(peak, s->eta_min, t_cur, t_i);
+    return fopt_cosine_terms(pow(s->restart_decay, (double)cycle), s->eta_min, t_cur, t_i);
 }
 
 /* SequentialLR([LinearLR(f, total_iters=W), CosineAnnealingLR(t_max - W)], [W]). */
-static inline FOPT_HD double fopt_warmup_cosine(const fopt_schedule *s, int64_t t)
+static inline FOPT_HD fopt_lr_terms fopt_warmup_cosine(const fopt_schedule *s, int64_t t)
 {
     int64_t w = s->warmup_steps;
     if (t < w) {
         double f = s->warmup_start_factor;
-        return s->base_lr * (f + (1.0 - f) * (double)t / (double)w);
+        fopt_lr_terms terms = {0.0, f + (1.0 - f) * (double)t / (double)w};
+        return terms;
     }
-    return fopt_cosine_annealing(s->base_lr, s->eta_min, t - w, s->t_max - w);
+    return fopt_cosine_annealing(s->eta_min, t - w, s->t_max - w);
 }
 
-/* The learning rate at epoch t >= 0. */
-static inline FOPT_HD double fopt_schedule_eval(const fopt_schedule *s, int64_t t)
+/* offset and slope of the schedule at epoch t >= 0 (base_lr is not read). */
+static inline FOPT_HD fopt_lr_terms fopt_schedule_terms(const fopt_schedule *s, int64_t t)
 {
+    fopt_lr_terms constant = {0.0, 1.0};
     switch (s->kind) {
     case FOPT_SCHEDULE_COSINE:
-        return fopt_cosine_annealing(s->base_lr, s->eta_min, t, s->t_max);
+        return fopt_cosine_annealing(s->eta_min, t, s->t_max);
     case FOPT_SCHEDULE_COSINE_RESTARTS:
         return fopt_cosine_restarts(s, t);
     case FOPT_SCHEDULE_WARMUP_COSINE:
         return fopt_warmup_cosine(s, t);
     case FOPT_SCHEDULE_CONSTANT:
     default:
-        return s->base_lr;
+        return constant;
     }
+}
+
+/* The learning rate at epoch t >= 0. */
+static inline FOPT_HD double fopt_schedule_eval(const fopt_schedule *s, int64_t t)
+{
+    return fopt_lr_at(fopt_schedule_terms(s, t), s->base_lr);
 }
 
 #endif /* FOPT_SCHEDULE_EVAL_H */

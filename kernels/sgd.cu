@@ -2,7 +2,8 @@
  * Fused multi-tensor SGD step (torch.optim.SGD, single-tensor semantics).
  *
  * Computes, for every element of every tensor, at optimizer step k (weight_decay
- * is the tensor's: options.tensor_weight_decay or weight_decay):
+ * and the base lr of the schedule are the tensor's: options.tensor_weight_decay
+ * or weight_decay, options.tensor_base_lr or schedule.base_lr):
  *   g = (maximize ? -grad : grad) * inv_scale * clip
  *   g += weight_decay * p                                  (if weight_decay != 0)
  *   buf = (k == 1) ? g : momentum * buf + (1 - dampening) * g   (if momentum != 0)
@@ -36,8 +37,9 @@
 /* The per-step scalars and the element update; NSTATE = 1 with momentum. */
 template <int NSTATE>
 struct fopt_sgd_update {
-    float lr;
-    float weight_decay;  /* set by with_weight_decay */
+    float lr;            /* set by for_tensor */
+    float weight_decay;  /* set by for_tensor */
+    fopt_lr_terms terms; /* the schedule at this step's epoch */
     float momentum;
     float one_minus_dampening;
     int first_step;
@@ -46,10 +48,11 @@ struct fopt_sgd_update {
     float inv_scale;     /* GradScaler's unscale factor, then the clip coefficient; */
     float clip;          /* both 1 without scaling or clipping */
 
-    /* This update for a tensor whose weight decay is wd. */
-    __device__ __forceinline__ fopt_sgd_update with_weight_decay(double wd) const
+    /* This update for a tensor with this base lr and weight decay. */
+    __device__ __forceinline__ fopt_sgd_update for_tensor(double base_lr, double wd) const
     {
         fopt_sgd_update u = *this;
+        u.lr = (float)fopt_lr_at(terms, base_lr);
         u.weight_decay = (float)wd;
         return u;
     }
@@ -85,10 +88,11 @@ __global__ void fopt_sgd_kernel(fopt_chunk_table table, fopt_device_counters *co
 {
     __shared__ fopt_step_shared<fopt_sgd_update<NSTATE> > shared;
     const bool skip = fopt_step_prologue(shared, counters, scaler, schedule, args.stochastic_rounding, args.seed,
-                                         [&](double lr, float inv_scale, float clip) {
+                                         [&](fopt_lr_terms terms, float inv_scale, float clip) {
         fopt_sgd_update<NSTATE> u;
-        u.lr = (float)lr;
+        u.lr = 0.0f;
         u.weight_decay = 0.0f;
+        u.terms = terms;
         u.momentum = args.momentum;
         u.one_minus_dampening = args.one_minus_dampening;
         u.first_step = counters->step == 0;

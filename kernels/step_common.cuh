@@ -20,11 +20,12 @@ struct fopt_step_shared {
 
 /*
  * The prologue of an update kernel; every thread of the block calls it.
- * Thread 0 reads the scaler's skip flag, evaluates lr = schedule(counters->epoch),
- * builds the block's update with make_update(lr, inv_scale, clip) (from the
- * scaler, 1 and 1 without one) and the rounding of 16-bit parameters for
- * step k = counters->step + 1; block 0 records lr in counters->last_lr unless
- * the step is skipped. Returns, after the block's barrier, whether the step
+ * Thread 0 reads the scaler's skip flag, evaluates the schedule's terms at
+ * counters->epoch (the lr of a base lr: fopt_lr_at), builds the block's
+ * update with make_update(terms, inv_scale, clip) (from the scaler, 1 and 1
+ * without one) and the rounding of 16-bit parameters for step
+ * k = counters->step + 1; block 0 records the lr of schedule.base_lr in
+ * counters->last_lr unless the step is skipped. Returns, after the block's barrier, whether the step
  * is skipped: the kernel then returns before touching any element.
  */
 template <class Update, class MakeUpdate>
@@ -35,12 +36,12 @@ __device__ __forceinline__ bool fopt_step_prologue(fopt_step_shared<Update> &sha
 {
     if (threadIdx.x == 0) {
         shared.skip = scaler && scaler->skip;
-        const double lr = fopt_schedule_eval(&schedule, counters->epoch);
-        shared.update = scaler ? make_update(lr, scaler->inv_scale, scaler->clip) : make_update(lr, 1.0f, 1.0f);
+        const fopt_lr_terms terms = fopt_schedule_terms(&schedule, counters->epoch);
+        shared.update = scaler ? make_update(terms, scaler->inv_scale, scaler->clip) : make_update(terms, 1.0f, 1.0f);
         shared.rounding.stochastic = stochastic_rounding;
         shared.rounding.base = fopt_sr_base(seed, counters->step + 1);
         if (blockIdx.x == 0 && !shared.skip) {
-            counters->last_lr = lr;
+            counters->last_lr = fopt_lr_at(terms, schedule.base_lr);
         }
     }
     __syncthreads();

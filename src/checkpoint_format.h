@@ -20,7 +20,9 @@
  *         f64 loss scale, i64 growth tracker (1 and 0 without grad_scaling)
  *   TENS  u64 tensor count T, u32 state array count A, u32 reserved (0),
  *         T x (u64 numel, f64 weight decay of the tensor: its
- *         options.tensor_weight_decay entry, else options.weight_decay)
+ *         options.tensor_weight_decay entry, else options.weight_decay,
+ *         f64 base lr of the tensor: its options.tensor_base_lr entry,
+ *         else options.schedule.base_lr)
  *   STAT  A x T slices of f32: array 0 of tensor 0, of tensor 1, ...,
  *         then array 1, ... (each slice numel floats, no padding)
  */
@@ -33,9 +35,9 @@
 #include "fusedopt.h"
 
 #define FOPT_CKPT_MAGIC "FOPTCKPT"
-/* Version 2: TENS records each tensor's weight decay (version 1 had numel only). */
+/* Version 2: TENS records each tensor's weight decay and base lr (version 1 had numel only). */
 #define FOPT_CKPT_VERSION 2u
-#define FOPT_CKPT_TENSOR_BYTES 16u /* a tensor's TENS entry: numel, weight decay */
+#define FOPT_CKPT_TENSOR_BYTES 24u /* a tensor's TENS entry: numel, weight decay, base lr */
 #define FOPT_CKPT_HEADER_BYTES 24u
 #define FOPT_CKPT_SECTION_BYTES 20u /* tag, reserved, length, crc: the bytes around a payload */
 #define FOPT_CKPT_MAX_OPTIONS 48

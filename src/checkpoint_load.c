@@ -261,11 +261,15 @@ static fopt_status check_counters_and_tensors(fopt_optimizer *opt, section cntr,
                              "tensor %zu has %llu elements in the checkpoint, %zu here", t,
                              (unsigned long long)numel, opt->tensors[t].numel);
         }
-        const double weight_decay = fopt_get_f64(entry + 8);
-        const double here = fopt_tensor_weight_decay(&opt->options, t);
-        if (memcmp(&weight_decay, &here, sizeof here) != 0) {
-            return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_MISMATCH,
-                             "tensor %zu has weight_decay %.17g in the checkpoint, %.17g here", t, weight_decay, here);
+        const double recorded[2] = {fopt_get_f64(entry + 8), fopt_get_f64(entry + 16)};
+        const double here[2] = {fopt_tensor_weight_decay(&opt->options, t), fopt_tensor_base_lr(&opt->options, t)};
+        static const char *const names[2] = {"weight_decay", "base lr"};
+        for (int k = 0; k < 2; k++) {
+            if (memcmp(&recorded[k], &here[k], sizeof here[k]) != 0) {
+                return fopt_fail(opt, FOPT_ERROR_CHECKPOINT_MISMATCH,
+                                 "tensor %zu has %s %.17g in the checkpoint, %.17g here", t, names[k], recorded[k],
+                                 here[k]);
+            }
         }
     }
     return FOPT_SUCCESS;

@@ -148,6 +148,7 @@ static fopt_status write_checkpoint(fopt_optimizer *opt, writer *w)
         unsigned char *entry = tens + 16 + FOPT_CKPT_TENSOR_BYTES * t;
         fopt_put_u64(entry, opt->tensors[t].numel);
         fopt_put_f64(entry + 8, fopt_tensor_weight_decay(&opt->options, t));
+        fopt_put_f64(entry + 16, fopt_tensor_base_lr(&opt->options, t));
         max_numel = opt->tensors[t].numel > max_numel ? opt->tensors[t].numel : max_numel;
     }
     const uint64_t state_len = (uint64_t)arrays * opt->total_numel * sizeof(float);

@@ -40,7 +40,8 @@ typedef struct cpu_state {
 typedef struct cpu_work {
     const fopt_optimizer *opt;
     const fopt_cpu_scalars *scalars;
-    double lr; /* the step's lr, for per-tensor weight decay */
+    fopt_lr_terms terms;     /* the schedule at the step's epoch, for per-tensor lrs */
+    double bias_correction1; /* 1 - beta1^k */
     size_t begin, end;
 } cpu_work;
 
@@ -67,9 +68,12 @@ int fopt_cpu_default_threads(size_t total)
     return threads < 1 ? 1 : (int)threads;
 }
 
-/* The weight decay terms of the scalars: SGD/Adam's L2 factor and AdamW's 1 - lr * wd. */
-static void set_weight_decay(fopt_cpu_scalars *c, double lr, double weight_decay)
+/* The scalars that depend on a tensor's lr and weight decay: the lr, Adam's
+ * step size lr / (1 - beta1^k), the L2 factor and AdamW's 1 - lr * wd. */
+static void set_tensor_scalars(fopt_cpu_scalars *c, double lr, double weight_decay, double bias_correction1)
 {
+    c->lr = (float)lr;
+    c->step_size = (float)(lr / bias_correction1);
     c->weight_decay = (float)weight_decay;
     c->decoupled_decay = (float)(1.0 - lr * weight_decay);
 }
@@ -80,7 +84,6 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.sign = o->maximize ? -1.0f : 1.0f;
     c.inv_scale = 1.0f;
     c.clip = 1.0f;
-    c.lr = (float)lr;
     c.momentum = (float)o->momentum;
     c.dampening_complement = (float)(1.0 - o->dampening);
     c.nesterov = o->nesterov != 0;
@@ -91,10 +94,9 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.beta2 = (float)o->beta2;
     c.one_minus_beta1 = (float)(1.0 - o->beta1);
     c.one_minus_beta2 = (float)(1.0 - o->beta2);
-    c.step_size = (float)(lr / (1.0 - pow(o->beta1, (double)k)));
     c.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)k)));
     c.eps = (float)o->eps;
-    set_weight_decay(&c, lr, o->weight_decay);
+    set_tensor_scalars(&c, lr, o->weight_decay, 1.0 - pow(o->beta1, (double)k));
     c.rounding_base = fopt_sr_base(o->stochastic_rounding_seed, k);
     return c;
 }
@@ -184,9 +186,11 @@ static void *run_work(void *arg)
             continue; /* empty tensor */
         }
         const size_t local = first - opt->offsets[t];
+        const fopt_options *o = &opt->options;
         fopt_cpu_scalars c = *w->scalars;
-        if (opt->options.tensor_weight_decay) {
-            set_weight_decay(&c, w->lr, opt->options.tensor_weight_decay[t]);
+        if (o->tensor_weight_decay || o->tensor_base_lr) {
+            set_tensor_scalars(&c, fopt_lr_at(w->terms, fopt_tensor_base_lr(o, t)), fopt_tensor_weight_decay(o, t),
+                               w->bias_correction1);
         }
         if (fp32) {
             update_range(opt, &c, first, last - first, (float *)x->param + local, (const float *)x->grad + local);
@@ -200,7 +204,8 @@ static void *run_work(void *arg)
 /* Splits [0, total) into `threads` ranges (boundaries on 64-byte multiples of
  * the concatenation) and runs them; the calling thread takes the first. A
  * thread that cannot be started has its range run by the caller instead. */
-static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, double lr, int threads)
+static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, fopt_lr_terms terms, int64_t k,
+                         int threads)
 {
     cpu_work work[FOPT_CPU_MAX_THREADS];
     pthread_t ids[FOPT_CPU_MAX_THREADS];
@@ -209,7 +214,7 @@ static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, d
     for (int i = 0; i < threads; i++) {
         size_t begin = (size_t)((double)total * i / threads) & ~(size_t)15;
         size_t end = i + 1 == threads ? total : (size_t)((double)total * (i + 1) / threads) & ~(size_t)15;
-        work[i] = (cpu_work){opt, c, lr, begin, end};
+        work[i] = (cpu_work){opt, c, terms, 1.0 - pow(opt->options.beta1, (double)k), begin, end};
     }
     for (int i = 1; i < threads; i++) {
         started[i] = pthread_create(&ids[i], NULL, run_work, &work[i]) == 0;
@@ -320,7 +325,8 @@ static fopt_status cpu_step(fopt_optimizer *opt)
     cpu_state *s = opt->backend_state;
     const fopt_options *o = &opt->options;
     const int64_t k = fopt_counter_add(s->step, 1);
-    const double lr = fopt_schedule_eval(&o->schedule, s->epoch);
+    const fopt_lr_terms terms = fopt_schedule_terms(&o->schedule, s->epoch);
+    const double lr = fopt_lr_at(terms, o->schedule.base_lr);
     fopt_cpu_scalars c = make_scalars(o, lr, k);
     if (fopt_scaler_needed(o)) {
         const fopt_scaler_args args = fopt_make_scaler_args(o);
@@ -333,14 +339,14 @@ static fopt_status cpu_step(fopt_optimizer *opt)
         c.inv_scale = s->scaler.inv_scale;
         c.clip = s->scaler.clip;
         if (!skipped) {
-            run_parallel(opt, &c, lr, fopt_cpu_get_threads(opt));
+            run_parallel(opt, &c, terms, k, fopt_cpu_get_threads(opt));
         }
         fopt_scaler_update(&s->scaler, &args);
         if (skipped) {
             return FOPT_SUCCESS;
         }
     } else {
-        run_parallel(opt, &c, lr, fopt_cpu_get_threads(opt));
+        run_parallel(opt, &c, terms, k, fopt_cpu_get_threads(opt));
     }
     s->step = k;
     s->last_lr = lr;

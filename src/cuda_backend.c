@@ -126,6 +126,7 @@ static void fill_tables(const fopt_optimizer *opt, const cuda_state *s, fopt_ker
         kt->numel = (int64_t)t->numel;
         kt->offset = (int64_t)opt->offsets[i];
         kt->weight_decay = fopt_tensor_weight_decay(&opt->options, i);
+        kt->base_lr = fopt_tensor_base_lr(&opt->options, i);
         kt->vec_ok = aligned(t->param, 4 * param_size) && aligned(t->grad, 4 * grad_size);
         kt->reserved = 0;
         for (int k = 0; k < FOPT_MAX_STATE; k++) {

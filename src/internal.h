@@ -41,6 +41,7 @@ struct fopt_optimizer {
     size_t *offsets;                 /* offsets[i] = sum of numel of tensors before i */
     size_t total_numel;
     double *tensor_weight_decay;     /* copy of options.tensor_weight_decay (NULL when that is) */
+    double *tensor_base_lr;          /* copy of options.tensor_base_lr (NULL when that is) */
     void *backend_state;             /* owned by the backend */
     /* The loss scale (device memory on CUDA), set by the backend's create
      * when options.grad_scaling is on, else NULL. */
@@ -69,6 +70,13 @@ static inline int fopt_has_master(const fopt_options *options)
 static inline double fopt_tensor_weight_decay(const fopt_options *options, size_t t)
 {
     return options->tensor_weight_decay ? options->tensor_weight_decay[t] : options->weight_decay;
+}
+
+/* The base lr of tensor t: options->tensor_base_lr[t], or
+ * options->schedule.base_lr when there is no per-tensor list. */
+static inline double fopt_tensor_base_lr(const fopt_options *options, size_t t)
+{
+    return options->tensor_base_lr ? options->tensor_base_lr[t] : options->schedule.base_lr;
 }
 
 /* Records a formatted message on `opt` (or the thread-local slot when opt is

@@ -174,6 +174,13 @@ static fopt_status validate_tensors(const fopt_options *o, const fopt_tensor *te
                              "options.tensor_weight_decay[%zu] must be in [0, 1e6], got %g", i, wd);
         }
     }
+    for (size_t i = 0; o->tensor_base_lr && i < num_tensors; i++) {
+        const double lr = o->tensor_base_lr[i];
+        if (!(isfinite(lr) && lr >= 0.0)) {
+            return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER,
+                             "options.tensor_base_lr[%zu] must be finite and >= 0, got %g", i, lr);
+        }
+    }
     return FOPT_SUCCESS;
 }
 
@@ -235,11 +242,26 @@ static const fopt_backend_ops *backend_ops(fopt_backend backend)
     return &fopt_cpu_backend_ops;
 }
 
+/* *copy = a malloc'ed copy of the n values of `list` (NULL stays NULL);
+ * returns 0 when out of memory. */
+static int copy_list(double **copy, const double *list, size_t n)
+{
+    if (!list) {
+        return 1;
+    }
+    if (!(*copy = malloc(n * sizeof *list))) {
+        return 0;
+    }
+    memcpy(*copy, list, n * sizeof *list);
+    return 1;
+}
+
 static void free_handle(fopt_optimizer *opt)
 {
     free(opt->tensors);
     free(opt->offsets);
     free(opt->tensor_weight_decay);
+    free(opt->tensor_base_lr);
     free(opt);
 }
 
@@ -263,8 +285,8 @@ fopt_status fopt_create(fopt_optimizer **out, const fopt_options *options, const
     fopt_optimizer *opt = calloc(1, sizeof *opt);
     if (!opt || !(opt->tensors = malloc(num_tensors * sizeof *tensors)) ||
         !(opt->offsets = malloc(num_tensors * sizeof *opt->offsets)) ||
-        (options->tensor_weight_decay &&
-         !(opt->tensor_weight_decay = malloc(num_tensors * sizeof *opt->tensor_weight_decay)))) {
+        !copy_list(&opt->tensor_weight_decay, options->tensor_weight_decay, num_tensors) ||
+        !copy_list(&opt->tensor_base_lr, options->tensor_base_lr, num_tensors)) {
         if (opt) {
             free_handle(opt);
         }
@@ -277,10 +299,8 @@ fopt_status fopt_create(fopt_optimizer **out, const fopt_options *options, const
         offset += tensors[i].numel;
     }
     opt->options = *options;
-    if (opt->tensor_weight_decay) {
-        memcpy(opt->tensor_weight_decay, options->tensor_weight_decay, num_tensors * sizeof *opt->tensor_weight_decay);
-        opt->options.tensor_weight_decay = opt->tensor_weight_decay;
-    }
+    opt->options.tensor_weight_decay = opt->tensor_weight_decay;
+    opt->options.tensor_base_lr = opt->tensor_base_lr;
     opt->backend = backend;
     opt->ops = backend_ops(backend);
     opt->num_tensors = num_tensors;

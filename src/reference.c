@@ -63,7 +63,11 @@ fopt_options fopt_reference_tensor_options(const fopt_options *options, size_t t
     if (options->tensor_weight_decay) {
         o.weight_decay = options->tensor_weight_decay[t];
     }
+    if (options->tensor_base_lr) {
+        o.schedule.base_lr = options->tensor_base_lr[t];
+    }
     o.tensor_weight_decay = NULL;
+    o.tensor_base_lr = NULL;
     return o;
 }
 

@@ -24,9 +24,11 @@ typedef struct fopt_reference_state {
     double *max_exp_avg_sq;
 } fopt_reference_state;
 
-/* The options tensor t of an optimizer steps with: `options` with weight_decay
- * set to options->tensor_weight_decay[t] when that list is given (PyTorch:
- * the tensor's parameter group) and tensor_weight_decay cleared. */
+/* The options tensor t of an optimizer steps with (PyTorch: the tensor's
+ * parameter group): `options` with weight_decay set to
+ * options->tensor_weight_decay[t] and schedule.base_lr to
+ * options->tensor_base_lr[t] where those lists are given, both lists
+ * cleared. The tensor's lr at an epoch is fopt_schedule_lr of its schedule. */
 fopt_options fopt_reference_tensor_options(const fopt_options *options, size_t t);
 
 /* One step of options->algorithm on n elements with learning rate `lr`.

@@ -201,7 +201,9 @@ public:
             fopt_reference_state st = {ref_state_[0][i].data(), ref_state_[1][i].data(), ref_state_[2][i].data(),
                                        ref_state_[3][i].data()};
             const fopt_options tensor_options = fopt_reference_tensor_options(&options_, i);
-            fopt_reference_step(&tensor_options, lr, step_, specs_[i].numel, ref_param_[i].data(),
+            double tensor_lr = 0;
+            ASSERT_EQ(fopt_schedule_lr(&tensor_options.schedule, epoch_, &tensor_lr), FOPT_SUCCESS);
+            fopt_reference_step(&tensor_options, tensor_lr, step_, specs_[i].numel, ref_param_[i].data(),
                                 ref_grad_[i].data(), &st);
         }
         if (options_.steps_per_epoch > 0 && step_ % options_.steps_per_epoch == 0) {

@@ -159,10 +159,12 @@ struct Inputs {
 struct TrajectoryCase {
     std::string name;
     // backend left at AUTO, steps_per_epoch 0: callers set them. With parameter
-    // groups, options.tensor_weight_decay points into tensor_weight_decay (a
-    // moved case keeps it valid: the vector's buffer moves with it).
+    // groups, options.tensor_weight_decay and tensor_base_lr point into the
+    // vectors below (a moved case keeps them valid: a vector's buffer moves
+    // with it).
     fopt_options options;
-    std::vector<double> tensor_weight_decay; // empty: one group for all tensors
+    std::vector<double> tensor_weight_decay; // empty: weight_decay for all tensors
+    std::vector<double> tensor_base_lr;      // empty: schedule.base_lr for all tensors
     std::vector<Step> steps;
 };
 
@@ -212,6 +214,11 @@ inline TrajectoryCase read_trajectory(Tokens &in, const Inputs &x)
         in.take();
         c.tensor_weight_decay = in.numbers(x.numel.size());
         o.tensor_weight_decay = c.tensor_weight_decay.data();
+    }
+    if (in.peek() == "tensor_base_lr") {
+        in.take();
+        c.tensor_base_lr = in.numbers(x.numel.size());
+        o.tensor_base_lr = c.tensor_base_lr.data();
     }
     read_cosine_part(in, o.schedule);
     for (size_t k = 1; k <= x.grad.size(); k++) {

@@ -83,13 +83,13 @@ protected:
         const int skipped =
             fopt_reference_unscale_clip(&options_, scale_, sizes_.size(), sizes_.data(), pointers.data());
         if (!skipped) {
-            double lr = 0;
-            EXPECT_EQ(fopt_schedule_lr(&options_.schedule, epoch_, &lr), FOPT_SUCCESS);
             step_ += 1;
             for (size_t i = 0; i < sizes_.size(); i++) {
                 fopt_reference_state st = {ref_state_[0][i].data(), ref_state_[1][i].data(),
                                            ref_state_[2][i].data(), ref_state_[3][i].data()};
                 const fopt_options tensor_options = fopt_reference_tensor_options(&options_, i);
+                double lr = 0;
+                EXPECT_EQ(fopt_schedule_lr(&tensor_options.schedule, epoch_, &lr), FOPT_SUCCESS);
                 fopt_reference_step(&tensor_options, lr, step_, sizes_[i], params[i].data(), grads[i].data(), &st);
             }
             if (options_.steps_per_epoch > 0 && step_ % options_.steps_per_epoch == 0) {

@@ -103,6 +103,12 @@ TEST(BadInputs, CreateTable)
              o->tensor_weight_decay = decays;
          },
          FOPT_ERROR_INVALID_HYPERPARAMETER, "tensor_weight_decay[0]"},
+        {"tensor_base_lr entry inf",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             static const double base_lrs[2] = {0.1, INFINITY};
+             o->tensor_base_lr = base_lrs;
+         },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "tensor_base_lr[1]"},
         {"momentum nan", [=](fopt_options *o, fopt_tensor *, size_t *) { sgd(o); o->momentum = NAN; },
          FOPT_ERROR_INVALID_HYPERPARAMETER, "momentum"},
         {"momentum inf", [=](fopt_options *o, fopt_tensor *, size_t *) { sgd(o); o->momentum = INFINITY; },

@@ -43,17 +43,23 @@ TEST(GoldenFixtures, TrajectoriesLoad)
     ASSERT_EQ(trajectory_load_error, "");
     EXPECT_EQ(all.inputs.grad.size(), 25u);
     int per_algorithm[4] = {0, 0, 0, 0};
-    int groups = 0;
+    int decay_groups = 0, lr_groups = 0;
     for (const auto &c : all.cases) {
         per_algorithm[c.options.algorithm]++;
         if (c.options.tensor_weight_decay) {
-            groups++;
+            decay_groups++;
             EXPECT_EQ(c.options.tensor_weight_decay, c.tensor_weight_decay.data()) << c.name;
             EXPECT_EQ(c.tensor_weight_decay.size(), all.inputs.numel.size()) << c.name;
         }
+        if (c.options.tensor_base_lr) {
+            lr_groups++;
+            EXPECT_EQ(c.options.tensor_base_lr, c.tensor_base_lr.data()) << c.name;
+            EXPECT_EQ(c.tensor_base_lr.size(), all.inputs.numel.size()) << c.name;
+        }
     }
-    EXPECT_EQ(per_algorithm[FOPT_SGD], 18);
-    EXPECT_EQ(groups, 6);
+    EXPECT_EQ(per_algorithm[FOPT_SGD], 19);
+    EXPECT_EQ(decay_groups, 8);
+    EXPECT_EQ(lr_groups, 3);
     EXPECT_GE(per_algorithm[FOPT_ADAM], 8);
     EXPECT_GE(per_algorithm[FOPT_ADAMW], 8);
 }
@@ -128,7 +134,9 @@ TEST_P(GoldenTrajectory, ReferenceMatchesPyTorch)
         size_t offset = 0;
         for (size_t t = 0; t < x.numel.size(); t++) {
             const fopt_options tensor_options = fopt_reference_tensor_options(&c.options, t);
-            fopt_reference_step(&tensor_options, lr, (int64_t)k, x.numel[t], param.data() + offset,
+            double tensor_lr = -1.0;
+            ASSERT_EQ(fopt_schedule_lr(&tensor_options.schedule, (int64_t)k - 1, &tensor_lr), FOPT_SUCCESS);
+            fopt_reference_step(&tensor_options, tensor_lr, (int64_t)k, x.numel[t], param.data() + offset,
                                 x.grad[k - 1].data() + offset, &states[t]);
             offset += x.numel[t];
         }

@@ -188,8 +188,6 @@ static long run_config(const fopt_options *o, int64_t steps, double *max_abs, do
     }
     int64_t epoch = 0;
     for (int64_t k = 1; k <= steps; k++) {
-        double lr = 0;
-        fopt_schedule_lr(&o->schedule, epoch, &lr);
         for (size_t i = 0; i < NUM_TENSORS; i++) {
             fopt_reference_state st = {t[i].ref_state[0], t[i].ref_state[1], t[i].ref_state[2], t[i].ref_state[3]};
             if (tensor_new_grad(&t[i]) != 0) {
@@ -197,6 +195,8 @@ static long run_config(const fopt_options *o, int64_t steps, double *max_abs, do
                 goto done;
             }
             const fopt_options tensor_options = fopt_reference_tensor_options(o, i);
+            double lr = 0;
+            fopt_schedule_lr(&tensor_options.schedule, epoch, &lr);
             fopt_reference_step(&tensor_options, lr, k, t[i].n, t[i].ref_param, t[i].ref_grad, &st);
         }
         if (fopt_step(opt) != FOPT_SUCCESS) {
@@ -290,21 +290,29 @@ static int adam_configs(fopt_backend backend, int64_t steps, int *count)
     return failures;
 }
 
-/* SGD with momentum, Adam and AdamW with a weight decay per tensor
- * (options.tensor_weight_decay: parameter groups, some without decay). */
+/* SGD with momentum, Adam and AdamW with parameter groups: a weight decay
+ * per tensor (some without decay), then also a base lr per tensor. */
 static int group_configs(fopt_backend backend, int64_t steps, int *count)
 {
     static const double decays[NUM_TENSORS] = {0.1, 0.0, 0.05, 0.0};
+    static const double lr_factors[NUM_TENSORS] = {1.0, 2.0, 0.5, 0.0};
     static const fopt_algorithm algorithms[3] = {FOPT_SGD, FOPT_ADAM, FOPT_ADAMW};
     int failures = 0;
-    for (int i = 0; i < 3; i++) {
-        fopt_options o = base_options(algorithms[i], backend, algorithms[i] == FOPT_SGD ? 0.05 : 0.01);
-        o.momentum = algorithms[i] == FOPT_SGD ? 0.9 : 0.0;
+    for (int i = 0; i < 6; i++) {
+        const fopt_algorithm algorithm = algorithms[i % 3];
+        const double lr = algorithm == FOPT_SGD ? 0.05 : 0.01;
+        double base_lrs[NUM_TENSORS];
+        for (int t = 0; t < NUM_TENSORS; t++) {
+            base_lrs[t] = lr * lr_factors[t];
+        }
+        fopt_options o = base_options(algorithm, backend, lr);
+        o.momentum = algorithm == FOPT_SGD ? 0.9 : 0.0;
         o.tensor_weight_decay = decays;
+        o.tensor_base_lr = i >= 3 ? base_lrs : NULL;
         char name[128];
-        snprintf(name, sizeof name, "%s tensor_weight_decay={%g,%g,%g,%g}",
-                 algorithms[i] == FOPT_SGD ? "sgd momentum=0.9" : algorithms[i] == FOPT_ADAM ? "adam" : "adamw",
-                 decays[0], decays[1], decays[2], decays[3]);
+        snprintf(name, sizeof name, "%s groups: weight_decay={%g,%g,%g,%g}%s",
+                 algorithm == FOPT_SGD ? "sgd momentum=0.9" : algorithm == FOPT_ADAM ? "adam" : "adamw", decays[0],
+                 decays[1], decays[2], decays[3], i >= 3 ? " lr=lr*{1,2,0.5,0}" : "");
         failures += !check_config(&o, name, steps);
         *count += 1;
     }
@@ -360,10 +368,10 @@ int fopt_cmd_selftest(int argc, char **argv)
     if (help) {
         usage(stdout);
         puts("\nRuns every optimizer configuration (SGD, Adam, AdamW x their options, and\n"
-             "per-tensor weight decay) on the backend against the CPU reference; one line\n"
-             "per configuration. --backend auto (default) uses CUDA when this build has it\n"
-             "and a device is usable. --steps is at most 20, the horizon the tolerance is\n"
-             "sized for.");
+             "parameter groups) on the backend against the CPU reference; one line per\n"
+             "configuration. --backend auto (default) uses CUDA when this build has it and\n"
+             "a device is usable. --steps is at most 20, the horizon the tolerance is sized\n"
+             "for.");
         return 0;
     }
     fopt_backend backend;

@@ -62,7 +62,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.schedule.warmup_steps = 2;
     o.steps_per_epoch = 1;
     static const double weight_decays[3] = {0.01, 0.0, 0.0};
+    static const double base_lrs[3] = {0.01, 0.02, 0.005};
     o.tensor_weight_decay = weight_decays;
+    o.tensor_base_lr = base_lrs;
     const fopt_tensor tensors[3] = {{params, grads, 3}, {params + 3, grads + 3, 0}, {params + 3, grads + 3, 5}};
     for (int i = 0; i < 8; i++) {
         params[i] = (float)i * 0.25f - 1.0f;

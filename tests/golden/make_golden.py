@@ -21,10 +21,11 @@ optimizers.txt:
   then per configuration:
     trajectory NAME algorithm A weight_decay X maximize B momentum X
                dampening X nesterov B beta1 X beta2 X eps X amsgrad B
-               [tensor_weight_decay X_1 .. X_T]
+               [tensor_weight_decay X_1 .. X_T] [tensor_base_lr X_1 .. X_T]
                kind K base_lr X eta_min X t_max N
-        tensor_weight_decay, when present: one parameter group per tensor,
-        group t with weight_decay X_t (fopt_options.tensor_weight_decay)
+        with either list: one parameter group per tensor, group t with
+        weight_decay X_t (fopt_options.tensor_weight_decay) and lr X_t
+        (fopt_options.tensor_base_lr); group 0's lr is base_lr
     step k lr LR param P_1 .. P_N   LR used by step k, params after it
 """
 import os
@@ -168,6 +169,15 @@ def optimizer_configs():
                                                 nesterov=1, tensor_weight_decay=[0.01, 0.0])))
     configs.append(("sgd_groups_dampening", dict(algorithm=ALGO_SGD, weight_decay=0.3, momentum=0.5,
                                                  dampening=0.1, tensor_weight_decay=[0.0, 0.02])))
+    # Parameter groups with their own lr under one scheduler (eta_min shared;
+    # adamw's second group starts below eta_min).
+    configs.append(("sgd_lr_groups", dict(algorithm=ALGO_SGD, weight_decay=0.01, momentum=0.9,
+                                          tensor_base_lr=[0.05, 0.2], tensor_weight_decay=[0.01, 0.0])))
+    configs.append(("adam_lr_groups", dict(algorithm=ALGO_ADAM, weight_decay=0.0, amsgrad=1,
+                                           tensor_base_lr=[0.05, 0.005])))
+    configs.append(("adamw_lr_groups", dict(algorithm=ALGO_ADAMW, weight_decay=0.05,
+                                            tensor_base_lr=[0.05, 0.0005],
+                                            tensor_weight_decay=[0.1, 0.0])))
     full = []
     for name, c in configs:
         o = dict(weight_decay=0.0, maximize=0, momentum=0.0, dampening=0.0, nesterov=0,
@@ -178,9 +188,13 @@ def optimizer_configs():
 
 
 def make_optimizer(params, o, lr):
-    """One parameter group per tensor when o has tensor_weight_decay, else one for all."""
-    if "tensor_weight_decay" in o:
-        params = [dict(params=[p], weight_decay=wd) for p, wd in zip(params, o["tensor_weight_decay"])]
+    """One parameter group per tensor when o has a per-tensor list, else one for all."""
+    if "tensor_weight_decay" in o or "tensor_base_lr" in o:
+        decays = o.get("tensor_weight_decay", [o["weight_decay"]] * len(params))
+        lrs = o.get("tensor_base_lr", [lr] * len(params))
+        assert lrs[0] == lr, "group 0's lr is the schedule's base_lr"
+        params = [dict(params=[p], weight_decay=wd, lr=group_lr)
+                  for p, wd, group_lr in zip(params, decays, lrs)]
     if o["algorithm"] == ALGO_SGD:
         return SGD(params, lr=lr, momentum=o["momentum"], dampening=o["dampening"],
                    nesterov=bool(o["nesterov"]), weight_decay=o["weight_decay"],
@@ -209,7 +223,6 @@ def trajectory(o, init, grads):
             p.grad = torch.tensor(grads[k][start:start + n], dtype=torch.float64)
             start += n
         lr = optimizer.param_groups[0]["lr"]
-        assert all(g["lr"] == lr for g in optimizer.param_groups)
         optimizer.step()
         scheduler.step()  # steps_per_epoch = 1
         rows.append((lr, [v for p in params for v in p.detach().tolist()]))
@@ -244,8 +257,9 @@ def write_optimizers(path):
                             for key in ["algorithm", "weight_decay", "maximize", "momentum",
                                         "dampening", "nesterov", "beta1", "beta2", "eps",
                                         "amsgrad"])
-            if "tensor_weight_decay" in o:
-                opts += " tensor_weight_decay " + " ".join(fmt(v) for v in o["tensor_weight_decay"])
+            for key in ("tensor_weight_decay", "tensor_base_lr"):
+                if key in o:
+                    opts += f" {key} " + " ".join(fmt(v) for v in o[key])
             f.write(f"trajectory {name} {opts} {sched}\n")
             for k, (lr, p) in enumerate(trajectory(o, init, grads), start=1):
                 f.write(f"step {k} lr {fmt(lr)} param " + " ".join(fmt(v) for v in p) + "\n")

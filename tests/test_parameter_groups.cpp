@@ -1,10 +1,11 @@
 /*
- * Per-tensor weight decay (options.tensor_weight_decay) on the CPU backend:
- * against the reference for every algorithm in fp32 and bf16, split over
- * threads, bit for bit equal to weight_decay where the list repeats it,
- * validated entry by entry, copied at create, and recorded in checkpoints.
- * (The same runs on the CUDA backend: device_weight_decay_groups_test.cpp;
- * against PyTorch parameter groups: the *_groups golden trajectories.)
+ * Parameter groups (options.tensor_weight_decay, options.tensor_base_lr) on
+ * the CPU backend: against the reference for every algorithm in fp32 and
+ * bf16, split over threads, bit for bit equal to the optimizer without lists
+ * where the lists repeat weight_decay and base_lr, validated entry by entry,
+ * copied at create, and recorded in checkpoints. (The same runs on the CUDA
+ * backend: device_parameter_groups_test.cpp; against PyTorch parameter
+ * groups: the *_groups golden trajectories.)
  */
 #include <cmath>
 #include <limits>
@@ -20,24 +21,26 @@ using fopt_precision::PrecisionRun;
 
 namespace {
 
-class WeightDecayGroupsCpu : public testing::TestWithParam<fopt_precision::Case> {};
+class ParameterGroupsCpu : public testing::TestWithParam<fopt_precision::Case> {};
 
-TEST_P(WeightDecayGroupsCpu, MatchesReference)
+TEST_P(ParameterGroupsCpu, MatchesReference)
 {
     fopt_groups::run_groups_scenario<HostBytes>(GetParam().options);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, WeightDecayGroupsCpu, testing::ValuesIn(fopt_groups::group_cases(FOPT_BACKEND_CPU)),
+INSTANTIATE_TEST_SUITE_P(Cases, ParameterGroupsCpu, testing::ValuesIn(fopt_groups::group_cases(FOPT_BACKEND_CPU)),
                          fopt_precision::CaseName());
 
-/* Three threads split tensors of different weight decay mid-tensor; the bits
- * match one thread's and the reference. */
-TEST(WeightDecayGroupsCpuThreads, SameBitsOnThreeThreads)
+/* Three threads split tensors of different weight decay and lr mid-tensor;
+ * the bits match one thread's and the reference. */
+TEST(ParameterGroupsCpuThreads, SameBitsOnThreeThreads)
 {
     fopt_options o = fopt_groups::group_cases(FOPT_BACKEND_CPU)[3].options; /* AdamW fp32 */
     ASSERT_EQ(o.algorithm, FOPT_ADAMW);
     static const double decays[3] = {0.5, 0.0, 0.1};
+    static const double base_lrs[3] = {0.02, 0.001, 0.005};
     o.tensor_weight_decay = decays;
+    o.tensor_base_lr = base_lrs;
     PrecisionRun<HostBytes> one(o, {3000, 5, 2500}, 3);
     PrecisionRun<HostBytes> three(o, {3000, 5, 2500}, 3);
     ASSERT_EQ(one.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
@@ -80,18 +83,21 @@ struct Tensors {
     }
 };
 
-/* A list that repeats weight_decay is the same optimizer, bit for bit. */
-TEST(WeightDecayGroupsCpu, ListOfTheSameValueEqualsNoList)
+/* Lists that repeat weight_decay and schedule.base_lr are the same
+ * optimizer, bit for bit. */
+TEST(ParameterGroupsCpu, ListsOfTheSameValueEqualNoLists)
 {
     for (fopt_algorithm a : {FOPT_SGD, FOPT_ADAM, FOPT_ADAMW}) {
         SCOPED_TRACE(a);
         fopt_options o = fopt_ckpt_test::config(a);
         o.weight_decay = 0.03;
         const std::vector<double> same(fopt_ckpt_test::sizes().size(), 0.03);
+        const std::vector<double> same_lr(fopt_ckpt_test::sizes().size(), o.schedule.base_lr);
         Tensors plain(fopt_ckpt_test::sizes()), listed(fopt_ckpt_test::sizes());
         fopt_optimizer *a_opt = nullptr, *b_opt = nullptr;
         ASSERT_EQ(fopt_create(&a_opt, &o, plain.list.data(), plain.list.size()), FOPT_SUCCESS);
         o.tensor_weight_decay = same.data();
+        o.tensor_base_lr = same_lr.data();
         ASSERT_EQ(fopt_create(&b_opt, &o, listed.list.data(), listed.list.size()), FOPT_SUCCESS);
         for (int k = 1; k <= 5; k++) {
             plain.step(a_opt, k);
@@ -104,7 +110,7 @@ TEST(WeightDecayGroupsCpu, ListOfTheSameValueEqualsNoList)
 }
 
 /* Every entry is checked: the message names the first bad one. */
-TEST(WeightDecayGroupsCpu, BadEntriesAreRejected)
+TEST(ParameterGroupsCpu, BadEntriesAreRejected)
 {
     Tensors x({4, 4, 4});
     const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -120,25 +126,40 @@ TEST(WeightDecayGroupsCpu, BadEntriesAreRejected)
         EXPECT_NE(std::string(fopt_last_error(nullptr)).find("options.tensor_weight_decay[2]"), std::string::npos)
             << fopt_last_error(nullptr);
     }
+    for (double bad : {-1e-4, nan, inf, -inf}) {
+        SCOPED_TRACE(bad);
+        const double base_lrs[3] = {0.01, bad, 0.0};
+        fopt_options o = fopt_default_options(FOPT_SGD);
+        o.tensor_base_lr = base_lrs;
+        fopt_optimizer *opt = nullptr;
+        EXPECT_EQ(fopt_create(&opt, &o, x.list.data(), x.list.size()), FOPT_ERROR_INVALID_HYPERPARAMETER);
+        EXPECT_EQ(opt, nullptr);
+        EXPECT_NE(std::string(fopt_last_error(nullptr)).find("options.tensor_base_lr[1]"), std::string::npos)
+            << fopt_last_error(nullptr);
+    }
 }
 
-/* The list is copied at create: overwriting (or freeing) the caller's array
- * afterwards changes nothing. */
-TEST(WeightDecayGroupsCpu, ListIsCopiedAtCreate)
+/* The lists are copied at create: overwriting (or freeing) the caller's
+ * arrays afterwards changes nothing. */
+TEST(ParameterGroupsCpu, ListsAreCopiedAtCreate)
 {
     const std::vector<size_t> sizes = fopt_ckpt_test::sizes();
     const std::vector<double> decays = {0.1, 0.0, 0.2, 0.0, 0.3};
-    std::vector<double> callers = decays;
+    const std::vector<double> base_lrs = {0.01, 0.02, 0.0, 0.05, 0.04};
+    std::vector<double> callers = decays, callers_lrs = base_lrs;
     fopt_options o = fopt_ckpt_test::config(FOPT_ADAMW);
     Tensors kept(sizes), overwritten(sizes);
     fopt_optimizer *a = nullptr, *b = nullptr;
     o.tensor_weight_decay = decays.data();
+    o.tensor_base_lr = base_lrs.data();
     ASSERT_EQ(fopt_create(&a, &o, kept.list.data(), kept.list.size()), FOPT_SUCCESS);
     o.tensor_weight_decay = callers.data();
+    o.tensor_base_lr = callers_lrs.data();
     ASSERT_EQ(fopt_create(&b, &o, overwritten.list.data(), overwritten.list.size()), FOPT_SUCCESS);
     std::fill(callers.begin(), callers.end(), 1e6);
-    callers.clear();
-    callers.shrink_to_fit();
+    std::fill(callers_lrs.begin(), callers_lrs.end(), 1.0);
+    callers = {};
+    callers_lrs = {};
     for (int k = 1; k <= 4; k++) {
         kept.step(a, k);
         overwritten.step(b, k);
@@ -148,17 +169,19 @@ TEST(WeightDecayGroupsCpu, ListIsCopiedAtCreate)
     fopt_destroy(b);
 }
 
-/* A checkpoint records each tensor's weight decay: a resume with the same
- * list continues bit for bit; a different list, or none where the values
- * differ, is a mismatch naming the tensor, and changes nothing. */
-TEST(WeightDecayGroupsCpu, CheckpointRecordsEachTensorsWeightDecay)
+/* A checkpoint records each tensor's weight decay and base lr: a resume with
+ * the same lists continues bit for bit; a different list, or none where the
+ * values differ, is a mismatch naming the tensor, and changes nothing. */
+TEST(ParameterGroupsCpu, CheckpointRecordsEachTensorsGroup)
 {
     fopt_ckpt_test::TempDir dir;
     const std::string path = dir.file("groups.ckpt");
     const std::vector<size_t> sizes = fopt_ckpt_test::sizes();
     const std::vector<double> decays = {0.1, 0.0, 0.2, 0.0, 0.3};
+    const std::vector<double> base_lrs = {0.05, 0.01, 0.05, 0.05, 0.02};
     fopt_options o = fopt_ckpt_test::config(FOPT_ADAMW);
     o.tensor_weight_decay = decays.data();
+    o.tensor_base_lr = base_lrs.data();
 
     Tensors whole(sizes), resumed(sizes);
     fopt_optimizer *w = nullptr, *first = nullptr;
@@ -171,20 +194,27 @@ TEST(WeightDecayGroupsCpu, CheckpointRecordsEachTensorsWeightDecay)
     ASSERT_EQ(fopt_save(first, path.c_str()), FOPT_SUCCESS) << fopt_last_error(first);
     fopt_destroy(first);
 
-    const std::vector<double> other = {0.1, 0.0, 0.2, 0.01, 0.3};
-    for (const double *list : {other.data(), static_cast<const double *>(nullptr)}) {
+    const std::vector<double> other_decays = {0.1, 0.0, 0.2, 0.01, 0.3};
+    const std::vector<double> other_lrs = {0.05, 0.01, 0.05, 0.05, 0.03};
+    struct Different {
+        const double *decays, *base_lrs;
+        const char *message;
+    } cases[] = {
+        {other_decays.data(), base_lrs.data(), "tensor 3 has weight_decay 0 in the checkpoint, 0.01 here"},
+        {nullptr, base_lrs.data(), "tensor 0 has weight_decay 0.10000000000000001 in the checkpoint, 0.01 here"},
+        {decays.data(), other_lrs.data(), "tensor 4 has base lr 0.02 in the checkpoint, 0.029999999999999999 here"},
+        {decays.data(), nullptr, "tensor 1 has base lr 0.01 in the checkpoint, 0.050000000000000003 here"},
+    };
+    for (const Different &c : cases) {
         fopt_options different = o;
-        different.tensor_weight_decay = list;
+        different.tensor_weight_decay = c.decays;
+        different.tensor_base_lr = c.base_lrs;
         fopt_optimizer *opt = nullptr;
         ASSERT_EQ(fopt_create(&opt, &different, resumed.list.data(), resumed.list.size()), FOPT_SUCCESS);
         const fopt_ckpt_test::Snapshot before = fopt_ckpt_test::snapshot(opt);
         EXPECT_EQ(fopt_load(opt, path.c_str()), FOPT_ERROR_CHECKPOINT_MISMATCH);
         const std::string message = fopt_last_error(opt);
-        EXPECT_NE(message.find(list ? "tensor 3 has weight_decay 0 in the checkpoint, 0.01 here"
-                                    : "tensor 0 has weight_decay 0.10000000000000001 in the checkpoint, "
-                                      "0.01 here"),
-                  std::string::npos)
-            << message;
+        EXPECT_NE(message.find(c.message), std::string::npos) << message;
         EXPECT_TRUE(fopt_ckpt_test::snapshot(opt) == before);
         fopt_destroy(opt);
     }
