@@ -78,23 +78,38 @@ typedef enum fopt_schedule_kind {
      * warmup included, so warmup_steps must be < t_max.
      *   t <  W: lr = base_lr * (f + (1 - f) * t / W)
      *   t >= W: cosine annealing of t - W with period 2 * (t_max - W) */
-    FOPT_SCHEDULE_WARMUP_COSINE = 3
+    FOPT_SCHEDULE_WARMUP_COSINE = 3,
+    /* PyTorch StepLR(step_size, gamma); with step_size 1, ExponentialLR(gamma):
+     *   lr(t) = base_lr * gamma^floor(t / step_size)      (eta_min unused) */
+    FOPT_SCHEDULE_STEP = 4,
+    /* Linear warmup, then linear decay to eta_min, then eta_min (the usual
+     * transformer schedule; Hugging Face get_linear_schedule_with_warmup has
+     * eta_min 0). PyTorch: SequentialLR([LinearLR(f, total_iters=W),
+     * LinearLR(1, eta_min / base_lr, total_iters=t_max - W)], [W]) when
+     * eta_min <= base_lr. t_max counts the whole schedule, warmup included.
+     *   t <  W:          lr = base_lr * (f + (1 - f) * t / W)
+     *   W <= t < t_max:  lr = base_lr + (eta_min - base_lr) * (t - W) / (t_max - W)
+     *   t >= t_max:      lr = eta_min */
+    FOPT_SCHEDULE_WARMUP_LINEAR = 5
 } fopt_schedule_kind;
 
 typedef struct fopt_schedule {
     fopt_schedule_kind kind;
     double base_lr;             /* >= 0, finite */
     double eta_min;             /* >= 0, finite; may exceed base_lr (as PyTorch allows) */
-    int64_t t_max;              /* COSINE, WARMUP_COSINE: >= 1 */
+    int64_t t_max;              /* COSINE, WARMUP_COSINE, WARMUP_LINEAR: >= 1 */
     int64_t t_0;                /* COSINE_RESTARTS: first cycle length, >= 1 */
     int64_t t_mult;             /* COSINE_RESTARTS: cycle growth factor, >= 1 */
     double restart_decay;       /* COSINE_RESTARTS: peak factor per restart, in (0, 1], 1 = none */
-    int64_t warmup_steps;       /* WARMUP_COSINE: W >= 0 (0: plain cosine), W < t_max */
-    double warmup_start_factor; /* WARMUP_COSINE: in (0, 1], PyTorch LinearLR start_factor */
+    int64_t warmup_steps;       /* WARMUP_*: W >= 0 (0: no warmup), W < t_max */
+    double warmup_start_factor; /* WARMUP_*: in (0, 1], PyTorch LinearLR start_factor */
+    int64_t step_size;          /* STEP: epochs between decays, >= 1 */
+    double gamma;               /* STEP: decay factor, in (0, 1] (a growing lr would overflow) */
 } fopt_schedule;
 
 /* Defaults: constant lr 1e-3, eta_min 0, t_max 1, t_0 1, t_mult 1,
- * restart_decay 1, warmup_steps 0, warmup_start_factor 1/3 (PyTorch LinearLR). */
+ * restart_decay 1, warmup_steps 0, warmup_start_factor 1/3 (PyTorch LinearLR),
+ * step_size 1, gamma 0.1 (PyTorch StepLR). */
 fopt_schedule fopt_default_schedule(void);
 
 /* Checks every field that the schedule's kind uses; FOPT_SUCCESS if valid. */

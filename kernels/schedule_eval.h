@@ -95,16 +95,39 @@ static inline FOPT_HD fopt_lr_terms fopt_cosine_restarts(const fopt_schedule *s,
     return fopt_cosine_terms(pow(s->restart_decay, (double)cycle), s->eta_min, t_cur, t_i);
 }
 
+/* LinearLR(f, total_iters=W) at t < W: base_lr * (f + (1 - f) * t / W). */
+static inline FOPT_HD fopt_lr_terms fopt_linear_warmup(const fopt_schedule *s, int64_t t)
+{
+    const double f = s->warmup_start_factor;
+    fopt_lr_terms terms = {0.0, f + (1.0 - f) * (double)t / (double)s->warmup_steps};
+    return terms;
+}
+
 /* SequentialLR([LinearLR(f, total_iters=W), CosineAnnealingLR(t_max - W)], [W]). */
 static inline FOPT_HD fopt_lr_terms fopt_warmup_cosine(const fopt_schedule *s, int64_t t)
 {
-    int64_t w = s->warmup_steps;
+    const int64_t w = s->warmup_steps;
+    return t < w ? fopt_linear_warmup(s, t) : fopt_cosine_annealing(s->eta_min, t - w, s->t_max - w);
+}
+
+/* StepLR: base_lr * gamma^floor(t / step_size). */
+static inline FOPT_HD fopt_lr_terms fopt_step_decay(const fopt_schedule *s, int64_t t)
+{
+    fopt_lr_terms terms = {0.0, pow(s->gamma, (double)(t / s->step_size))};
+    return terms;
+}
+
+/* Linear warmup (as WARMUP_COSINE), then base_lr * (1 - p) + eta_min * p with
+ * p = (t - W) / (t_max - W) the decay's progress, held at 1 from t_max on. */
+static inline FOPT_HD fopt_lr_terms fopt_warmup_linear(const fopt_schedule *s, int64_t t)
+{
+    const int64_t w = s->warmup_steps;
     if (t < w) {
-        double f = s->warmup_start_factor;
-        fopt_lr_terms terms = {0.0, f + (1.0 - f) * (double)t / (double)w};
-        return terms;
+        return fopt_linear_warmup(s, t);
     }
-    return fopt_cosine_annealing(s->eta_min, t - w, s->t_max - w);
+    const double p = t >= s->t_max ? 1.0 : (double)(t - w) / (double)(s->t_max - w);
+    fopt_lr_terms terms = {s->eta_min * p, 1.0 - p};
+    return terms;
 }
 
 /* offset and slope of the schedule at epoch t >= 0 (base_lr is not read). */
@@ -118,6 +141,10 @@ static inline FOPT_HD fopt_lr_terms fopt_schedule_terms(const fopt_schedule *s, 
         return fopt_cosine_restarts(s, t);
     case FOPT_SCHEDULE_WARMUP_COSINE:
         return fopt_warmup_cosine(s, t);
+    case FOPT_SCHEDULE_STEP:
+        return fopt_step_decay(s, t);
+    case FOPT_SCHEDULE_WARMUP_LINEAR:
+        return fopt_warmup_linear(s, t);
     case FOPT_SCHEDULE_CONSTANT:
     default:
         return constant;

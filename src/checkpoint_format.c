@@ -141,6 +141,8 @@ size_t fopt_ckpt_options(const fopt_options *o, fopt_ckpt_option *out)
     add_d(out, &n, "schedule.restart_decay", s->restart_decay);
     add_i(out, &n, "schedule.warmup_steps", s->warmup_steps);
     add_d(out, &n, "schedule.warmup_start_factor", s->warmup_start_factor);
+    add_i(out, &n, "schedule.step_size", s->step_size);
+    add_d(out, &n, "schedule.gamma", s->gamma);
     add_i(out, &n, "grad_scaling", o->grad_scaling != 0);
     add_d(out, &n, "init_scale", o->init_scale);
     add_d(out, &n, "growth_factor", o->growth_factor);

@@ -19,6 +19,8 @@ fopt_schedule fopt_default_schedule(void)
     s.restart_decay = 1.0;
     s.warmup_steps = 0;
     s.warmup_start_factor = 1.0 / 3.0;
+    s.step_size = 1;
+    s.gamma = 0.1;
     return s;
 }
 
@@ -49,9 +51,18 @@ fopt_status fopt_validate_schedule(fopt_optimizer *opt, const fopt_schedule *s)
     switch (s->kind) {
     case FOPT_SCHEDULE_CONSTANT:
         return FOPT_SUCCESS;
+    case FOPT_SCHEDULE_STEP:
+        if ((status = check_period(opt, "step_size", s->step_size)) != FOPT_SUCCESS) {
+            return status;
+        }
+        if (!(s->gamma > 0.0 && s->gamma <= 1.0)) {
+            return fopt_fail(opt, FOPT_ERROR_INVALID_SCHEDULE, "schedule.gamma must be in (0, 1], got %g", s->gamma);
+        }
+        return FOPT_SUCCESS;
     case FOPT_SCHEDULE_COSINE:
     case FOPT_SCHEDULE_COSINE_RESTARTS:
     case FOPT_SCHEDULE_WARMUP_COSINE:
+    case FOPT_SCHEDULE_WARMUP_LINEAR:
         break;
     default:
         return fopt_fail(opt, FOPT_ERROR_INVALID_ENUM, "schedule.kind %d is not a fopt_schedule_kind", (int)s->kind);

@@ -79,6 +79,31 @@ TEST(DeviceSchedule, WarmupCosineAdamStartsBelowBase)
     run_schedule(o);
 }
 
+TEST(DeviceSchedule, StepDecayNesterov)
+{
+    FOPT_REQUIRE_DEVICE();
+    fopt_options o = fopt_test::base_options(FOPT_SGD, 0.1);
+    o.momentum = 0.9;
+    o.nesterov = 1;
+    o.schedule.kind = FOPT_SCHEDULE_STEP;
+    o.schedule.step_size = 3;
+    o.schedule.gamma = 0.7;
+    o.steps_per_epoch = 2;
+    run_schedule(o);
+}
+
+TEST(DeviceSchedule, WarmupLinearAdamWReachesEtaMin)
+{
+    FOPT_REQUIRE_DEVICE();
+    fopt_options o = fopt_test::base_options(FOPT_ADAMW, 0.01);
+    o.schedule.kind = FOPT_SCHEDULE_WARMUP_LINEAR;
+    o.schedule.t_max = 14;
+    o.schedule.warmup_steps = 3;
+    o.schedule.warmup_start_factor = 0.1;
+    o.steps_per_epoch = 3; /* 60 steps pass t_max: the lr stays at eta_min */
+    run_schedule(o);
+}
+
 /* Epoch counters far beyond 2^24 (where an fp32 counter would saturate). */
 TEST(DeviceSchedule, LargeEpochUsesClosedForm)
 {

@@ -108,6 +108,12 @@ struct ScheduleCase {
     std::vector<double> lr; // lr[t]: PyTorch's lr after t scheduler.step() calls
 };
 
+// gtest prints a case by its name (not as raw bytes).
+inline void PrintTo(const ScheduleCase &c, std::ostream *os)
+{
+    *os << c.name;
+}
+
 // kind base_lr eta_min t_max, the part of a schedule both fixtures share.
 inline void read_cosine_part(Tokens &in, fopt_schedule &s)
 {
@@ -133,6 +139,8 @@ inline std::vector<ScheduleCase> load_schedules()
         s.restart_decay = in.field("restart_decay");
         s.warmup_steps = in.int_field("warmup_steps");
         s.warmup_start_factor = in.field("warmup_start_factor");
+        s.step_size = in.int_field("step_size");
+        s.gamma = in.field("gamma");
         int64_t epochs = in.int_field("epochs");
         in.expect("lr");
         c.lr = in.numbers((size_t)epochs + 1);

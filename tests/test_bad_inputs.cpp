@@ -103,6 +103,12 @@ TEST(BadInputs, CreateTable)
              o->tensor_weight_decay = decays;
          },
          FOPT_ERROR_INVALID_HYPERPARAMETER, "tensor_weight_decay[0]"},
+        {"step schedule gamma above 1",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             o->schedule.kind = FOPT_SCHEDULE_STEP;
+             o->schedule.gamma = 2.0;
+         },
+         FOPT_ERROR_INVALID_SCHEDULE, "gamma"},
         {"tensor_base_lr entry inf",
          [](fopt_options *o, fopt_tensor *, size_t *) {
              static const double base_lrs[2] = {0.1, INFINITY};

@@ -162,6 +162,19 @@ TEST(CliSchedule, EveryKindRuns)
     EXPECT_EQ(rows[1], "0,0.033333333333333333");
     EXPECT_EQ(rows[3], "2,0.10000000000000001");
     EXPECT_EQ(rows[7], "6,0");
+
+    // StepLR: halved every 2 epochs; default steps 4*step-size.
+    Result step = run({"schedule", "--schedule", "step", "--step-size", "2", "--gamma", "0.5"});
+    EXPECT_EQ(step.status, 0) << step.err;
+    EXPECT_EQ(step.out, "Step | Learning Rate\n   1 | 0.10000\n   2 | 0.05000\n   3 | 0.05000\n"
+                        "   4 | 0.02500\n   5 | 0.02500\n   6 | 0.01250\n   7 | 0.01250\n   8 | 0.00625\n");
+
+    // Warmup from 0.01 over 2 epochs, linear decay to 0.01 at t-max 6, then flat.
+    Result linear = run({"schedule", "--schedule", "warmup-linear", "--t-max", "6", "--warmup-steps", "2",
+                         "--warmup-start-factor", "0.1", "--eta-min", "0.01", "--steps", "8"});
+    EXPECT_EQ(linear.status, 0) << linear.err;
+    EXPECT_EQ(linear.out, "Step | Learning Rate\n   1 | 0.05500\n   2 | 0.10000\n   3 | 0.07750\n"
+                          "   4 | 0.05500\n   5 | 0.03250\n   6 | 0.01000\n   7 | 0.01000\n   8 | 0.01000\n");
 }
 
 TEST(CliSchedule, SmallLearningRatesGetMoreDecimals)
@@ -214,9 +227,16 @@ TEST(CliSchedule, BadInputExits2WithOneLineAndUsage)
         {{"--plot="}, "--plot"},
         {{"--schedule", "restarts", "--t-max", "5"}, "--t-max: does not apply to --schedule restarts"},
         {{"--schedule", "constant", "--eta-min", "0.1"}, "--eta-min"},
+        {{"--schedule", "step", "--eta-min", "0.1"}, "--eta-min: does not apply to --schedule step"},
+        {{"--schedule", "cosine", "--gamma", "0.5"}, "--gamma: does not apply to --schedule cosine"},
+        {{"--schedule", "step", "--gamma", "0"}, "--gamma"},
+        {{"--schedule", "step", "--gamma", "1.01"}, "--gamma"},
+        {{"--schedule", "step", "--step-size", "0"}, "--step-size"},
+        {{"--schedule", "step", "--step-size", "1000000000000"}, "--steps"}, // default 4*step-size too long
         {{"--t-max", "1000000000000"}, "--steps"}, // default 2*t-max too long
         // Caught by the library (fopt_schedule_check): its message is shown.
         {{"--schedule", "warmup-cosine", "--t-max", "4", "--warmup-steps", "4"}, "--warmup-steps: schedule.warmup_steps"},
+        {{"--schedule", "warmup-linear", "--t-max", "3", "--warmup-steps", "5"}, "--warmup-steps: schedule.warmup_steps"},
     };
     for (const BadCase &c : cases) {
         std::vector<std::string> args{"schedule"};

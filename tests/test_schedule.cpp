@@ -65,6 +65,42 @@ TEST(Schedule, WarmupThenCosine)
     EXPECT_NEAR(lr_at(s, 14), 0.0, 1e-15);
 }
 
+TEST(Schedule, StepDecays)
+{
+    fopt_schedule s = fopt_default_schedule();
+    s.kind = FOPT_SCHEDULE_STEP;
+    s.base_lr = 0.8;
+    s.step_size = 3;
+    s.gamma = 0.5;
+    EXPECT_EQ(lr_at(s, 0), 0.8);
+    EXPECT_EQ(lr_at(s, 2), 0.8);
+    EXPECT_EQ(lr_at(s, 3), 0.4);
+    EXPECT_EQ(lr_at(s, 8), 0.2);
+    EXPECT_EQ(lr_at(s, (int64_t)1 << 40), 0.0); /* underflows to 0, never NaN */
+    s.gamma = 1.0;
+    EXPECT_EQ(lr_at(s, (int64_t)1 << 40), 0.8);
+}
+
+TEST(Schedule, WarmupThenLinearDecayThenFlat)
+{
+    fopt_schedule s = fopt_default_schedule();
+    s.kind = FOPT_SCHEDULE_WARMUP_LINEAR;
+    s.base_lr = 1.0;
+    s.eta_min = 0.2;
+    s.t_max = 12;
+    s.warmup_steps = 4;
+    s.warmup_start_factor = 0.2;
+    EXPECT_DOUBLE_EQ(lr_at(s, 0), 0.2);
+    EXPECT_DOUBLE_EQ(lr_at(s, 2), 0.6);
+    EXPECT_DOUBLE_EQ(lr_at(s, 4), 1.0);
+    EXPECT_DOUBLE_EQ(lr_at(s, 8), 0.6);
+    EXPECT_DOUBLE_EQ(lr_at(s, 12), 0.2);
+    EXPECT_DOUBLE_EQ(lr_at(s, (int64_t)1 << 50), 0.2);
+    s.warmup_steps = 0; /* decay from the first epoch */
+    EXPECT_DOUBLE_EQ(lr_at(s, 0), 1.0);
+    EXPECT_DOUBLE_EQ(lr_at(s, 6), 0.6);
+}
+
 TEST(Schedule, HugeEpochsStayAccurate)
 {
     fopt_schedule s = cosine(1.0, 0.0, 1000000);
@@ -97,6 +133,17 @@ TEST(Schedule, RejectsBadFields)
          FOPT_ERROR_INVALID_SCHEDULE},
         {"warmup factor 0", [](fopt_schedule *s) { s->kind = FOPT_SCHEDULE_WARMUP_COSINE; s->warmup_steps = 2;
                                                    s->warmup_start_factor = 0; },
+         FOPT_ERROR_INVALID_SCHEDULE},
+        {"linear warmup too long", [](fopt_schedule *s) { s->kind = FOPT_SCHEDULE_WARMUP_LINEAR; s->warmup_steps = 10; },
+         FOPT_ERROR_INVALID_SCHEDULE},
+        {"linear eta_min nan", [](fopt_schedule *s) { s->kind = FOPT_SCHEDULE_WARMUP_LINEAR; s->eta_min = NAN; },
+         FOPT_ERROR_INVALID_SCHEDULE},
+        {"step_size 0", [](fopt_schedule *s) { s->kind = FOPT_SCHEDULE_STEP; s->step_size = 0; },
+         FOPT_ERROR_INVALID_SCHEDULE},
+        {"gamma 0", [](fopt_schedule *s) { s->kind = FOPT_SCHEDULE_STEP; s->gamma = 0; }, FOPT_ERROR_INVALID_SCHEDULE},
+        {"gamma above 1", [](fopt_schedule *s) { s->kind = FOPT_SCHEDULE_STEP; s->gamma = 1.5; },
+         FOPT_ERROR_INVALID_SCHEDULE},
+        {"gamma nan", [](fopt_schedule *s) { s->kind = FOPT_SCHEDULE_STEP; s->gamma = NAN; },
          FOPT_ERROR_INVALID_SCHEDULE},
     };
     for (const BadSchedule &c : cases) {

@@ -15,15 +15,18 @@
 #define PERIOD_MAX ((int64_t)1 << 60) /* the library's limit of t_max and t_0 */
 
 /* Indexes into kind_names (the --schedule choices) and kind_values. */
-enum { K_CONSTANT, K_COSINE, K_RESTARTS, K_WARMUP };
-static const char *const kind_names[] = {"constant", "cosine", "restarts", "warmup-cosine", NULL};
-static const fopt_schedule_kind kind_values[] = {FOPT_SCHEDULE_CONSTANT, FOPT_SCHEDULE_COSINE,
-                                                 FOPT_SCHEDULE_COSINE_RESTARTS, FOPT_SCHEDULE_WARMUP_COSINE};
+enum { K_CONSTANT, K_COSINE, K_RESTARTS, K_WARMUP, K_STEP, K_WARMUP_LINEAR };
+static const char *const kind_names[] = {"constant", "cosine",        "restarts", "warmup-cosine", "step",
+                                         "warmup-linear", NULL};
+static const fopt_schedule_kind kind_values[] = {FOPT_SCHEDULE_CONSTANT,        FOPT_SCHEDULE_COSINE,
+                                                 FOPT_SCHEDULE_COSINE_RESTARTS, FOPT_SCHEDULE_WARMUP_COSINE,
+                                                 FOPT_SCHEDULE_STEP,            FOPT_SCHEDULE_WARMUP_LINEAR};
 static const char *const format_names[] = {"table", "csv", NULL};
 
 /* fopt_arg.tag: the schedule kinds an option applies to (0: all). */
 #define ONLY(k) (1u << (k))
-#define USES_ETA_MIN (ONLY(K_COSINE) | ONLY(K_RESTARTS) | ONLY(K_WARMUP))
+#define USES_ETA_MIN (ONLY(K_COSINE) | ONLY(K_RESTARTS) | ONLY(K_WARMUP) | ONLY(K_WARMUP_LINEAR))
+#define USES_WARMUP (ONLY(K_WARMUP) | ONLY(K_WARMUP_LINEAR))
 
 typedef struct settings {
     int kind;          /* K_* */
@@ -54,7 +57,8 @@ static void usage(FILE *out)
 {
     fputs("usage: fusedopt schedule [--schedule KIND] [--lr X] [--eta-min X] [--t-max N]\n"
           "         [--t0 N] [--t-mult N] [--restart-decay X] [--warmup-steps N]\n"
-          "         [--warmup-start-factor X] [--steps N] [--format table|csv] [--plot FILE.png]\n",
+          "         [--warmup-start-factor X] [--step-size N] [--gamma X] [--steps N]\n"
+          "         [--format table|csv] [--plot FILE.png]\n",
           out);
 }
 
@@ -65,25 +69,33 @@ static void help(void)
     printf("\nPrints the learning rate after each scheduler step. Table row k is the lr at\n"
            "epoch k (after k scheduler.step() calls), as the classic PyTorch loop prints it.\n"
            "\nschedule [default]:\n"
-           "  --schedule KIND           constant, cosine, restarts or warmup-cosine [%s]\n"
+           "  --schedule KIND           constant, cosine, restarts, warmup-cosine, step or\n"
+           "                            warmup-linear [%s]\n"
            "      constant              lr at every epoch\n"
            "      cosine                PyTorch CosineAnnealingLR; period 2*t-max: after t-max\n"
            "                            it rises back towards lr, it does NOT restart\n"
            "      restarts              PyTorch CosineAnnealingWarmRestarts, with restart-decay\n"
            "      warmup-cosine         LinearLR warmup, then CosineAnnealingLR; t-max counts\n"
            "                            the whole schedule, warmup included\n"
+           "      step                  PyTorch StepLR (ExponentialLR with step-size 1)\n"
+           "      warmup-linear         LinearLR warmup, then linear decay to eta-min at t-max\n"
+           "                            (warmup included), then eta-min\n"
            "  --lr X                    base learning rate, >= 0 [%g]\n"
-           "  --eta-min X               all but constant: minimum learning rate, >= 0 [%g]\n"
-           "  --t-max N                 cosine, warmup-cosine: integer in [1, 2^60] [%lld]\n"
+           "  --eta-min X               all but constant and step: minimum learning rate,\n"
+           "                            >= 0 [%g]\n"
+           "  --t-max N                 cosine, warmup-*: integer in [1, 2^60] [%lld]\n"
            "  --t0 N                    restarts: first cycle length, integer in [1, 2^60] [%lld]\n"
            "  --t-mult N                restarts: cycle length factor, integer in [1, 1e6] [%lld]\n"
            "  --restart-decay X         restarts: peak factor per restart, in (0, 1] [%g]\n"
-           "  --warmup-steps N          warmup-cosine: warmup epochs, 0 <= N < t-max [%lld]\n"
-           "  --warmup-start-factor X   warmup-cosine: lr factor at epoch 0, in (0, 1] [%g]\n"
+           "  --warmup-steps N          warmup-*: warmup epochs, 0 <= N < t-max [%lld]\n"
+           "  --warmup-start-factor X   warmup-*: lr factor at epoch 0, in (0, 1] [%g]\n"
+           "  --step-size N             step: epochs between decays, integer in [1, 2^60] [%lld]\n"
+           "  --gamma X                 step: decay factor, in (0, 1] [%g]\n"
            "\noutput [default]:\n"
            "  --steps N                 epochs to list, 0 to %d [constant: 10;\n"
            "                            cosine, warmup-cosine: 2*t-max (one period);\n"
-           "                            restarts: three cycles, t0*(1 + t-mult + t-mult^2)]\n"
+           "                            restarts: three cycles, t0*(1 + t-mult + t-mult^2);\n"
+           "                            step: 4*step-size; warmup-linear: t-max]\n"
            "  --format table|csv        [table]\n"
            "      table                 'Step | Learning Rate', rows 1..steps, lr with 5\n"
            "                            decimals (more when lr < 0.1: 4 significant digits)\n"
@@ -97,7 +109,7 @@ static void help(void)
            "\nexample: fusedopt schedule --lr 0.1 --t-max 5 --eta-min 0.01 --steps 10\n",
            kind_names[d.kind], d.s.base_lr, d.s.eta_min, (long long)d.s.t_max, (long long)d.s.t_0,
            (long long)d.s.t_mult, d.s.restart_decay, (long long)d.s.warmup_steps,
-           d.s.warmup_start_factor, STEPS_MAX);
+           d.s.warmup_start_factor, (long long)d.s.step_size, d.s.gamma, STEPS_MAX);
 }
 
 /* The option that sets the schedule field a library message starts with
@@ -107,7 +119,7 @@ static const char *option_of_message(const char *message)
     static const char *const fields[][2] = {
         {"base_lr", "--lr"}, {"eta_min", "--eta-min"}, {"t_max", "--t-max"}, {"t_0", "--t0"},
         {"t_mult", "--t-mult"}, {"restart_decay", "--restart-decay"}, {"warmup_steps", "--warmup-steps"},
-        {"warmup_start_factor", "--warmup-start-factor"},
+        {"warmup_start_factor", "--warmup-start-factor"}, {"step_size", "--step-size"}, {"gamma", "--gamma"},
     };
     const char prefix[] = "schedule.";
     if (strncmp(message, prefix, sizeof prefix - 1) != 0) {
@@ -139,7 +151,7 @@ static int parse(int argc, char **argv, settings *st)
         {.name = "--eta-min", .type = FOPT_ARG_DOUBLE, .dest = &st->s.eta_min, .min = 0, .max = INFINITY,
          .tag = USES_ETA_MIN},
         {.name = "--t-max", .type = FOPT_ARG_INT64, .dest = &st->s.t_max, .imin = 1, .imax = PERIOD_MAX,
-         .tag = ONLY(K_COSINE) | ONLY(K_WARMUP)},
+         .tag = ONLY(K_COSINE) | USES_WARMUP},
         {.name = "--t0", .type = FOPT_ARG_INT64, .dest = &st->s.t_0, .imin = 1, .imax = PERIOD_MAX,
          .tag = ONLY(K_RESTARTS)},
         {.name = "--t-mult", .type = FOPT_ARG_INT64, .dest = &st->s.t_mult, .imin = 1, .imax = 1000000,
@@ -147,9 +159,13 @@ static int parse(int argc, char **argv, settings *st)
         {.name = "--restart-decay", .type = FOPT_ARG_DOUBLE, .dest = &st->s.restart_decay, .min = 0,
          .min_open = 1, .max = 1, .tag = ONLY(K_RESTARTS)},
         {.name = "--warmup-steps", .type = FOPT_ARG_INT64, .dest = &st->s.warmup_steps, .imin = 0,
-         .imax = INT64_MAX, .tag = ONLY(K_WARMUP)},
+         .imax = INT64_MAX, .tag = USES_WARMUP},
         {.name = "--warmup-start-factor", .type = FOPT_ARG_DOUBLE, .dest = &st->s.warmup_start_factor,
-         .min = 0, .min_open = 1, .max = 1, .tag = ONLY(K_WARMUP)},
+         .min = 0, .min_open = 1, .max = 1, .tag = USES_WARMUP},
+        {.name = "--step-size", .type = FOPT_ARG_INT64, .dest = &st->s.step_size, .imin = 1, .imax = PERIOD_MAX,
+         .tag = ONLY(K_STEP)},
+        {.name = "--gamma", .type = FOPT_ARG_DOUBLE, .dest = &st->s.gamma, .min = 0, .min_open = 1, .max = 1,
+         .tag = ONLY(K_STEP)},
         {.name = "--steps", .type = FOPT_ARG_INT64, .dest = &st->steps, .imin = 0, .imax = STEPS_MAX},
         {.name = "--format", .type = FOPT_ARG_CHOICE, .dest = &st->format, .choices = format_names},
         {.name = "--plot", .type = FOPT_ARG_STRING, .dest = &st->plot},
@@ -172,7 +188,8 @@ static int parse(int argc, char **argv, settings *st)
     return 0;
 }
 
-/* --steps when not given: one period, three restart cycles, or 10. */
+/* --steps when not given: one period, three restart cycles, four decays,
+ * the whole warmup-linear schedule, or 10. */
 static int default_steps(settings *st)
 {
     double steps = 10.0;
@@ -184,6 +201,12 @@ static int default_steps(settings *st)
         double m = (double)st->s.t_mult;
         steps = (double)st->s.t_0 * (1.0 + m + m * m);
         rule = "t0*(1 + t-mult + t-mult^2)";
+    } else if (st->kind == K_STEP) {
+        steps = 4.0 * (double)st->s.step_size;
+        rule = "4*step-size";
+    } else if (st->kind == K_WARMUP_LINEAR) {
+        steps = (double)st->s.t_max;
+        rule = "t-max";
     }
     if (steps > STEPS_MAX) {
         fopt_args_error(PROG, "--steps", "the default %s = %.0f is above %d; give --steps", rule, steps,

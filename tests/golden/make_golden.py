@@ -11,7 +11,8 @@ Format (whitespace-separated tokens; lines starting with '#' are comments):
 
 schedules.txt, per configuration:
     schedule NAME kind K base_lr X eta_min X t_max N t_0 N t_mult N
-             restart_decay X warmup_steps N warmup_start_factor X epochs E
+             restart_decay X warmup_steps N warmup_start_factor X
+             step_size N gamma X epochs E
     lr V_0 ... V_E            lr after t scheduler.step() calls, t = 0..E
 
 optimizers.txt:
@@ -34,7 +35,7 @@ import warnings
 import torch
 from torch.optim import SGD, Adam, AdamW
 from torch.optim.lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts,
-                                      LambdaLR, LinearLR, SequentialLR)
+                                      LambdaLR, LinearLR, SequentialLR, StepLR)
 
 warnings.filterwarnings("ignore")  # scheduler.step() before optimizer.step(), epoch argument
 torch.set_default_dtype(torch.float64)
@@ -42,7 +43,7 @@ torch.set_default_dtype(torch.float64)
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # fopt_schedule_kind values (include/fusedopt.h)
-CONSTANT, COSINE, RESTARTS, WARMUP_COSINE = 0, 1, 2, 3
+CONSTANT, COSINE, RESTARTS, WARMUP_COSINE, STEP, WARMUP_LINEAR = 0, 1, 2, 3, 4, 5
 # fopt_algorithm values
 ALGO_SGD, ALGO_ADAM, ALGO_ADAMW = 1, 2, 3
 
@@ -52,10 +53,10 @@ def fmt(x):
 
 
 def schedule_config(kind, base_lr, eta_min=0.0, t_max=1, t_0=1, t_mult=1,
-                    warmup_steps=0, warmup_start_factor=1.0):
+                    warmup_steps=0, warmup_start_factor=1.0, step_size=1, gamma=0.1):
     return dict(kind=kind, base_lr=base_lr, eta_min=eta_min, t_max=t_max, t_0=t_0,
                 t_mult=t_mult, restart_decay=1.0, warmup_steps=warmup_steps,
-                warmup_start_factor=warmup_start_factor)
+                warmup_start_factor=warmup_start_factor, step_size=step_size, gamma=gamma)
 
 
 def make_scheduler(optimizer, s):
@@ -67,11 +68,20 @@ def make_scheduler(optimizer, s):
     if s["kind"] == RESTARTS:
         return CosineAnnealingWarmRestarts(optimizer, T_0=s["t_0"], T_mult=s["t_mult"],
                                            eta_min=s["eta_min"])
+    if s["kind"] == STEP:
+        return StepLR(optimizer, step_size=s["step_size"], gamma=s["gamma"])
     w = s["warmup_steps"]
+    if s["kind"] == WARMUP_LINEAR:
+        # Decay to eta_min: LinearLR's end factor is relative to the base lr.
+        decay = LinearLR(optimizer, start_factor=1.0, end_factor=s["eta_min"] / s["base_lr"],
+                         total_iters=s["t_max"] - w)
+        if w == 0:
+            return decay
+    else:
+        decay = CosineAnnealingLR(optimizer, T_max=s["t_max"] - w, eta_min=s["eta_min"])
     warmup = LinearLR(optimizer, start_factor=s["warmup_start_factor"], end_factor=1.0,
                       total_iters=w)
-    cosine = CosineAnnealingLR(optimizer, T_max=s["t_max"] - w, eta_min=s["eta_min"])
-    return SequentialLR(optimizer, [warmup, cosine], milestones=[w])
+    return SequentialLR(optimizer, [warmup, decay], milestones=[w])
 
 
 # (name, schedule, epochs)
@@ -97,6 +107,14 @@ SCHEDULES = [
                                   warmup_start_factor=0.1), 20),
     ("warmup_tail1", schedule_config(WARMUP_COSINE, 0.5, 0.0, t_max=9, warmup_steps=8,
                                      warmup_start_factor=0.25), 20),
+    ("step_3_half", schedule_config(STEP, 0.1, step_size=3, gamma=0.5), 30),
+    ("step_exponential", schedule_config(STEP, 0.05, step_size=1, gamma=0.9), 60),
+    ("step_7_tenth", schedule_config(STEP, 1.0, step_size=7, gamma=0.1), 40),
+    ("warmup_linear_to0", schedule_config(WARMUP_LINEAR, 0.1, 0.0, t_max=20, warmup_steps=4,
+                                          warmup_start_factor=0.1), 30),
+    ("warmup_linear_eta", schedule_config(WARMUP_LINEAR, 0.02, 0.002, t_max=15, warmup_steps=5,
+                                          warmup_start_factor=0.25), 25),
+    ("linear_decay_w0", schedule_config(WARMUP_LINEAR, 0.5, 0.05, t_max=10), 15),
 ]
 
 
@@ -114,7 +132,7 @@ def schedule_lrs(s, epochs):
 
 def schedule_header(s):
     keys = ["kind", "base_lr", "eta_min", "t_max", "t_0", "t_mult", "restart_decay",
-            "warmup_steps", "warmup_start_factor"]
+            "warmup_steps", "warmup_start_factor", "step_size", "gamma"]
     return " ".join(f"{k} {s[k] if isinstance(s[k], int) else fmt(s[k])}" for k in keys)
 
 
