@@ -199,6 +199,12 @@ typedef struct fopt_options {
      * inf (coefficient 0: finite gradients count as 0, the inf one as NaN) or
      * NaN (every gradient NaN), as in PyTorch. >= 0, finite; 0 = off (default). */
     double max_grad_norm;
+    /* Nonzero: compute the global L2 norm of the (unscaled) gradients every
+     * step even without grad_scaling and clipping (one more read of the
+     * gradients), for fopt_get_grad_norm / fopt_device_grad_norm. The update
+     * is unchanged. 0 = off (default; the norm is still computed whenever
+     * grad_scaling or max_grad_norm needs it). */
+    int track_grad_norm;
     /* Mixed precision. param_dtype: the type of every tensor's `param`;
      * grad_dtype: of every `grad`; FOPT_FLOAT32 (0) is the default for both.
      * With 16-bit parameters the optimizer keeps an fp32 master copy of them
@@ -326,6 +332,21 @@ fopt_status fopt_get_scale(fopt_optimizer *opt, double *scale);
  * read it to multiply the loss, with no synchronization. Each fopt_step
  * updates it in stream order. FOPT_ERROR_NOT_SUPPORTED when grad_scaling is off. */
 fopt_status fopt_device_loss_scale(fopt_optimizer *opt, const float **scale);
+
+/* The global L2 norm of the unscaled gradients of the most recent step,
+ * before clipping: what torch.nn.utils.clip_grad_norm_ returns (inf or NaN
+ * when a gradient is, also on a step that grad scaling skipped), summed in
+ * double and rounded to fp32 once; 0 before the first step. Needs
+ * options.grad_scaling, max_grad_norm > 0 or track_grad_norm (else
+ * FOPT_ERROR_NOT_SUPPORTED). Synchronizing. */
+fopt_status fopt_get_grad_norm(fopt_optimizer *opt, double *norm);
+
+/* Where that norm lives (one fp32 value), like fopt_device_loss_scale:
+ * device memory on the CUDA backend, host memory on the CPU backend, fixed
+ * for the optimizer's lifetime and written by each fopt_step in stream
+ * order, so work enqueued after a step (or a captured graph) can read it
+ * without a host sync. */
+fopt_status fopt_device_grad_norm(fopt_optimizer *opt, const float **norm);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@
  *   skip      = grad_scaling && found_inf: the step changes nothing.
  *   clip      = max_grad_norm > 0 ? clamp(max_grad_norm / (sqrt(sum) + 1e-6), max 1) : 1
  *               (clip_grad_norm_: an inf norm gives 0, a NaN norm NaN).
+ *   grad_norm = (float)sqrt(sum), the norm clip_grad_norm_ returns (also on a
+ *               skipped step: inf or NaN), for logging (fopt_get_grad_norm).
  * The update uses the gradient (g * inv_scale) * clip, two fp32 multiplies
  * as PyTorch's unscale and clip (without scaling and clipping both are 1).
  * After the update (fopt_scaler_update, GradScaler.update), with the scale
@@ -39,6 +41,7 @@ typedef struct fopt_grad_scaler {
     float scale;            /* the loss scale the user multiplies the loss by (1 without grad_scaling) */
     float inv_scale;        /* fopt_scaler_inverse(scale), kept with it */
     float clip;             /* the clip coefficient of the current step (1 without clipping) */
+    float grad_norm;        /* (float)sqrt(sum of squares) of the current step; 0 before the first */
     int32_t skip;           /* the current step is skipped */
     int64_t growth_tracker; /* good steps since the scale last changed */
 } fopt_grad_scaler;
@@ -55,7 +58,7 @@ typedef struct fopt_scaler_args {
 /* Whether a step needs the gradient pre-pass at all. */
 static inline int fopt_scaler_needed(const fopt_options *o)
 {
-    return o->grad_scaling || o->max_grad_norm > 0.0;
+    return o->grad_scaling || o->max_grad_norm > 0.0 || o->track_grad_norm;
 }
 
 static inline fopt_scaler_args fopt_make_scaler_args(const fopt_options *o)
@@ -82,6 +85,7 @@ static inline fopt_grad_scaler fopt_scaler_with_scale(float scale, int64_t growt
     s.scale = scale;
     s.inv_scale = fopt_scaler_inverse(scale);
     s.clip = 1.0f;
+    s.grad_norm = 0.0f;
     s.skip = 0;
     s.growth_tracker = growth_tracker;
     return s;
@@ -96,6 +100,7 @@ static inline fopt_grad_scaler fopt_scaler_initial(const fopt_options *o)
 /* Sets skip and clip of the step from the sum of squares of the unscaled gradients. */
 static inline FOPT_HD void fopt_scaler_combine(fopt_grad_scaler *s, const fopt_scaler_args *a, double sum_squares)
 {
+    s->grad_norm = (float)sqrt(sum_squares);
     s->skip = a->grad_scaling && !isfinite(sum_squares);
     double clip = 1.0;
     if (a->max_grad_norm > 0.0 && !s->skip) {

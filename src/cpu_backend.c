@@ -259,6 +259,9 @@ static fopt_status cpu_create(fopt_optimizer *opt)
     if (opt->options.grad_scaling) {
         opt->loss_scale = &s->scaler.scale;
     }
+    if (fopt_scaler_needed(&opt->options)) {
+        opt->grad_norm = &s->scaler.grad_norm;
+    }
     s->auto_threads = fopt_cpu_default_threads(opt->total_numel);
     opt->backend_state = s;
     return FOPT_SUCCESS;
@@ -415,8 +418,15 @@ static fopt_status cpu_write_scaler(fopt_optimizer *opt, double scale, int64_t g
     return FOPT_SUCCESS;
 }
 
+static fopt_status cpu_read_grad_norm(fopt_optimizer *opt, double *norm)
+{
+    const cpu_state *s = opt->backend_state;
+    *norm = s->scaler.grad_norm;
+    return FOPT_SUCCESS;
+}
+
 const fopt_backend_ops fopt_cpu_backend_ops = {
     cpu_create,        cpu_destroy,    cpu_step, cpu_add_epochs, cpu_set_epoch, cpu_read_counters,
     cpu_copy_state,    cpu_set_counters,
-    cpu_read_scaler,   cpu_write_scaler,
+    cpu_read_scaler,   cpu_write_scaler, cpu_read_grad_norm,
 };

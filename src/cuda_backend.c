@@ -256,6 +256,7 @@ static fopt_status setup(fopt_optimizer *opt, cuda_state *s)
         if (opt->options.grad_scaling) {
             opt->loss_scale = &s->scaler->scale;
         }
+        opt->grad_norm = &s->scaler->grad_norm;
     }
     return upload_tables(opt, s, num_chunks);
 }
@@ -405,10 +406,20 @@ static fopt_status cuda_write_scaler(fopt_optimizer *opt, double scale, int64_t 
     return copy_scaler(opt, &host, 0);
 }
 
+static fopt_status cuda_read_grad_norm(fopt_optimizer *opt, double *norm)
+{
+    fopt_grad_scaler host;
+    fopt_status status = copy_scaler(opt, &host, 1);
+    if (status == FOPT_SUCCESS) {
+        *norm = host.grad_norm;
+    }
+    return status;
+}
+
 const fopt_backend_ops fopt_cuda_backend_ops = {
     cuda_create,     cuda_destroy,     cuda_step, cuda_add_epochs, cuda_set_epoch, cuda_read_counters,
     cuda_copy_state, cuda_set_counters,
-    cuda_read_scaler, cuda_write_scaler,
+    cuda_read_scaler, cuda_write_scaler, cuda_read_grad_norm,
 };
 
 int fopt_cuda_usable(void)

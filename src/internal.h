@@ -30,6 +30,8 @@ typedef struct fopt_backend_ops {
      * (only called with grad_scaling on; write: checkpoint load). */
     fopt_status (*read_scaler)(fopt_optimizer *opt, double *scale, int64_t *growth_tracker);
     fopt_status (*write_scaler)(fopt_optimizer *opt, double scale, int64_t growth_tracker);
+    /* Synchronizing read of the last step's gradient norm (only with the pre-pass). */
+    fopt_status (*read_grad_norm)(fopt_optimizer *opt, double *norm);
 } fopt_backend_ops;
 
 struct fopt_optimizer {
@@ -46,6 +48,9 @@ struct fopt_optimizer {
     /* The loss scale (device memory on CUDA), set by the backend's create
      * when options.grad_scaling is on, else NULL. */
     const float *loss_scale;
+    /* The global gradient norm of the last step, set by the backend's create
+     * when the gradient pre-pass runs (fopt_scaler_needed), else NULL. */
+    const float *grad_norm;
     char last_error[FOPT_MESSAGE_SIZE];
 };
 

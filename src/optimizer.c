@@ -418,6 +418,42 @@ fopt_status fopt_get_scale(fopt_optimizer *opt, double *scale)
     return opt->ops->read_scaler(opt, scale, &growth_tracker);
 }
 
+static fopt_status require_grad_norm(fopt_optimizer *opt, const char *what)
+{
+    if (!opt->grad_norm) {
+        return fopt_fail(opt, FOPT_ERROR_NOT_SUPPORTED,
+                         "%s needs options.grad_scaling, max_grad_norm > 0 or track_grad_norm", what);
+    }
+    return FOPT_SUCCESS;
+}
+
+fopt_status fopt_get_grad_norm(fopt_optimizer *opt, double *norm)
+{
+    fopt_status status;
+    FOPT_ENTER(opt);
+    if (!norm) {
+        return fopt_fail(opt, FOPT_ERROR_NULL_POINTER, "norm (output) is NULL");
+    }
+    if ((status = require_grad_norm(opt, "fopt_get_grad_norm")) != FOPT_SUCCESS) {
+        return status;
+    }
+    return opt->ops->read_grad_norm(opt, norm);
+}
+
+fopt_status fopt_device_grad_norm(fopt_optimizer *opt, const float **norm)
+{
+    fopt_status status;
+    FOPT_ENTER(opt);
+    if (!norm) {
+        return fopt_fail(opt, FOPT_ERROR_NULL_POINTER, "norm (output) is NULL");
+    }
+    if ((status = require_grad_norm(opt, "fopt_device_grad_norm")) != FOPT_SUCCESS) {
+        return status;
+    }
+    *norm = opt->grad_norm;
+    return FOPT_SUCCESS;
+}
+
 fopt_status fopt_device_loss_scale(fopt_optimizer *opt, const float **scale)
 {
     fopt_status status;

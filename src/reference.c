@@ -82,18 +82,23 @@ void fopt_reference_step(const fopt_options *options, double lr, int64_t step, s
 }
 
 int fopt_reference_unscale_clip(const fopt_options *options, double scale, size_t num_tensors,
-                                const size_t *numel, double *const *grads)
+                                const size_t *numel, double *const *grads, double *grad_norm)
 {
     const float inv_scale = (float)(1.0 / scale);
     double sum_squares = 0.0;
     for (size_t t = 0; t < num_tensors; t++) {
         for (size_t i = 0; i < numel[t]; i++) {
             const double u = (float)grads[t][i] * inv_scale;
-            if (options->grad_scaling && !isfinite(u)) {
-                return 1;
-            }
             sum_squares += u * u;
         }
+    }
+    if (grad_norm) {
+        *grad_norm = sqrt(sum_squares);
+    }
+    /* Squares of fp32 values summed in double cannot overflow: the sum is
+     * inf or NaN exactly when some unscaled gradient is. */
+    if (options->grad_scaling && !isfinite(sum_squares)) {
+        return 1;
     }
     double coef = 1.0;
     if (options->max_grad_norm > 0.0) {

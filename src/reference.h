@@ -47,9 +47,11 @@ void fopt_reference_step(const fopt_options *options, double lr, int64_t step, s
  * left as they are). Otherwise replaces every gradient by u; then, with
  * max_grad_norm > 0, multiplies them by clamp(max_grad_norm / (norm + 1e-6),
  * max 1), norm being the L2 norm of all u together (an inf norm gives 0, a
- * NaN norm NaN, as in PyTorch); returns 0. */
+ * NaN norm NaN, as in PyTorch); returns 0. grad_norm (may be NULL) receives
+ * that norm, before clipping (what clip_grad_norm_ returns), also on a
+ * skipped step (then inf or NaN). */
 int fopt_reference_unscale_clip(const fopt_options *options, double scale, size_t num_tensors,
-                                const size_t *numel, double *const *grads);
+                                const size_t *numel, double *const *grads, double *grad_norm);
 
 /* GradScaler.update after a step, the scale being an fp32 value: skipped:
  * scale = (float)(scale * backoff_factor), growth_tracker = 0; else

@@ -36,6 +36,32 @@ TEST(DeviceMixedScaling, NonFiniteEdgeCasesLikePyTorch)
     }
 }
 
+TEST(DeviceMixedScaling, GradNormTracking)
+{
+    FOPT_REQUIRE_DEVICE();
+    for (const auto &c : fopt_mixed::scaling_configs(FOPT_BACKEND_CUDA)) {
+        SCOPED_TRACE(c.first);
+        fopt_mixed::run_grad_norm_scenario<DeviceFloats>(c.second);
+    }
+}
+
+/* The norm pointer is device memory and follows each step. */
+TEST(DeviceMixedScaling, DeviceGradNorm)
+{
+    FOPT_REQUIRE_DEVICE();
+    fopt_options o = fopt_mixed::scaling_configs(FOPT_BACKEND_CUDA)[3].second;
+    o.max_grad_norm = 0.5;
+    fopt_mixed::MixedRun<DeviceFloats> run(o, {4100, 3}, 3);
+    ASSERT_EQ(run.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+    const float *norm = nullptr;
+    ASSERT_EQ(fopt_device_grad_norm(run.opt(), &norm), FOPT_SUCCESS);
+    run.step();
+    float host = -1;
+    ASSERT_EQ(cudaMemcpy(&host, norm, sizeof host, cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_NEAR(host, run.ref_grad_norm(), 1e-6 * run.ref_grad_norm());
+    run.expect_matches_reference();
+}
+
 /* The loss scale pointer is device memory and follows the scale. */
 TEST(DeviceMixedScaling, DeviceLossScale)
 {

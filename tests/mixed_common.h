@@ -19,7 +19,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "checkpoint_util.h"
@@ -44,6 +46,19 @@ private:
 using fopt_ckpt_test::Snapshot;
 using fopt_ckpt_test::snapshot;
 using fopt_run::Poison;
+
+/* fopt_get_grad_norm equals `want` (the reference's, in double) to the
+ * fp32 rounding and the summation order (relative 1e-6); inf and NaN alike. */
+inline void expect_grad_norm(fopt_optimizer *opt, double want)
+{
+    double norm = -1;
+    ASSERT_EQ(fopt_get_grad_norm(opt, &norm), FOPT_SUCCESS) << fopt_last_error(opt);
+    if (std::isnan(want) || std::isinf(want)) {
+        EXPECT_TRUE(std::isnan(want) ? std::isnan(norm) : norm == want) << "norm " << norm << ", reference " << want;
+    } else {
+        EXPECT_NEAR(norm, want, 1e-6 * want) << "gradient norm";
+    }
+}
 
 template <class Buffer>
 class MixedRun : public fopt_run::ReferenceRun {
@@ -111,6 +126,9 @@ public:
         }
         EXPECT_EQ(bad, 0u) << "elements out of tolerance";
         expect_counters_match(opt_);
+        if (options_.grad_scaling || options_.max_grad_norm > 0 || options_.track_grad_norm) {
+            expect_grad_norm(opt_, ref_grad_norm());
+        }
     }
 
 private:
@@ -262,6 +280,41 @@ void run_nonfinite_scenario(fopt_options options)
         run.step();
         run.expect_matches_reference();
     }
+}
+
+/* track_grad_norm alone: the norm of every step matches the reference (inf
+ * with an inf gradient, which nothing skips or clips), the parameters are
+ * the same bits as without tracking, and the norm calls need one of the
+ * three options. */
+template <class Buffer>
+void run_grad_norm_scenario(fopt_options options)
+{
+    options.grad_scaling = 0;
+    options.max_grad_norm = 0;
+    options.track_grad_norm = 0;
+    MixedRun<Buffer> plain(options, scaling_sizes(), 7);
+    options.track_grad_norm = 1;
+    MixedRun<Buffer> tracked(options, scaling_sizes(), 7);
+    ASSERT_EQ(plain.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+    ASSERT_EQ(tracked.create_status(), FOPT_SUCCESS) << fopt_last_error(nullptr);
+    double norm = -1;
+    const float *pointer = nullptr;
+    EXPECT_EQ(fopt_get_grad_norm(tracked.opt(), &norm), FOPT_SUCCESS);
+    EXPECT_EQ(norm, 0.0) << "before the first step";
+    EXPECT_EQ(fopt_get_grad_norm(tracked.opt(), nullptr), FOPT_ERROR_NULL_POINTER);
+    EXPECT_EQ(fopt_device_grad_norm(tracked.opt(), nullptr), FOPT_ERROR_NULL_POINTER);
+    EXPECT_EQ(fopt_get_grad_norm(plain.opt(), &norm), FOPT_ERROR_NOT_SUPPORTED);
+    EXPECT_EQ(fopt_device_grad_norm(plain.opt(), &pointer), FOPT_ERROR_NOT_SUPPORTED);
+    EXPECT_NE(std::string(fopt_last_error(plain.opt())).find("track_grad_norm"), std::string::npos);
+    for (int k = 0; k < 4; k++) {
+        plain.step();
+        tracked.step();
+        tracked.expect_matches_reference();
+    }
+    EXPECT_EQ(plain.params(), tracked.params()) << "tracking the norm changed the update";
+    tracked.step(Poison::inf, 2, 7);
+    EXPECT_EQ(tracked.ref_grad_norm(), std::numeric_limits<double>::infinity());
+    expect_grad_norm(tracked.opt(), tracked.ref_grad_norm());
 }
 
 } // namespace fopt_mixed

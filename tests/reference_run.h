@@ -42,6 +42,8 @@ class ReferenceRun {
 public:
     int64_t ref_step() const { return step_; }
     double ref_scale() const { return scale_; }
+    /* The global norm of the unscaled gradients of the most recent step. */
+    double ref_grad_norm() const { return grad_norm_; }
 
 protected:
     ReferenceRun(const fopt_options &options, const std::vector<size_t> &sizes, unsigned seed)
@@ -81,7 +83,7 @@ protected:
             pointers.push_back(g.data());
         }
         const int skipped =
-            fopt_reference_unscale_clip(&options_, scale_, sizes_.size(), sizes_.data(), pointers.data());
+            fopt_reference_unscale_clip(&options_, scale_, sizes_.size(), sizes_.data(), pointers.data(), &grad_norm_);
         if (!skipped) {
             step_ += 1;
             for (size_t i = 0; i < sizes_.size(); i++) {
@@ -121,6 +123,7 @@ protected:
     std::mt19937 rng_;
     std::vector<std::vector<double>> ref_state_[4];
     double scale_;
+    double grad_norm_ = 0;
     int64_t tracker_ = 0;
     int64_t step_ = 0;
     int64_t epoch_ = 0;

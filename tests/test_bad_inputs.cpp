@@ -221,6 +221,14 @@ TEST(BadInputs, CallTable)
              double lr;
              return fopt_get_last_lr(nullptr, &lr);
          }, FOPT_ERROR_NULL_POINTER, "opt is NULL", false},
+        {"get_grad_norm without scaling, clipping or tracking", [](fopt_optimizer *o, const TempDir &) {
+             double norm;
+             return fopt_get_grad_norm(o, &norm);
+         }, FOPT_ERROR_NOT_SUPPORTED, "track_grad_norm", true},
+        {"device_grad_norm NULL opt", [](fopt_optimizer *, const TempDir &) {
+             const float *norm;
+             return fopt_device_grad_norm(nullptr, &norm);
+         }, FOPT_ERROR_NULL_POINTER, "opt is NULL", false},
         {"get_backend NULL opt", [](fopt_optimizer *, const TempDir &) {
              fopt_backend b;
              return fopt_get_backend(nullptr, &b);

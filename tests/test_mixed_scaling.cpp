@@ -32,6 +32,32 @@ TEST(MixedScalingCpu, NonFiniteEdgeCasesLikePyTorch)
     }
 }
 
+TEST(MixedScalingCpu, GradNormTracking)
+{
+    for (const auto &c : fopt_mixed::scaling_configs(FOPT_BACKEND_CPU)) {
+        SCOPED_TRACE(c.first);
+        fopt_mixed::run_grad_norm_scenario<HostFloats>(c.second);
+    }
+}
+
+/* The norm pointer is host memory on the CPU backend and follows each step. */
+TEST(MixedScalingCpu, GradNormPointerFollowsTheSteps)
+{
+    fopt_options o = fopt_mixed::scaling_configs(FOPT_BACKEND_CPU)[3].second; /* AdamW, scaled */
+    o.max_grad_norm = 0.5;
+    fopt_mixed::MixedRun<HostFloats> run(o, {4100, 3}, 3);
+    ASSERT_EQ(run.create_status(), FOPT_SUCCESS);
+    const float *norm = nullptr;
+    ASSERT_EQ(fopt_device_grad_norm(run.opt(), &norm), FOPT_SUCCESS);
+    for (int k = 0; k < 3; k++) {
+        run.step();
+        EXPECT_NEAR(*norm, run.ref_grad_norm(), 1e-6 * run.ref_grad_norm());
+    }
+    run.step(fopt_mixed::Poison::nan, 0, 1); /* skipped: the norm is NaN, as clip_grad_norm_ returns */
+    EXPECT_TRUE(std::isnan(*norm));
+    run.expect_matches_reference();
+}
+
 TEST(MixedScalingCpu, LossScalePointerFollowsTheScale)
 {
     fopt_options o = fopt_mixed::scaling_configs(FOPT_BACKEND_CPU)[0].second;
