@@ -1,5 +1,5 @@
 /*
- * fusedopt: fused SGD and Adam/AdamW steps whose CUDA kernel evaluates the
+ * fusedopt: fused SGD, Adam/AdamW and Adagrad steps whose CUDA kernel evaluates the
  * learning-rate schedule on the device, from device-resident int64 counters.
  *
  * The one public header. It compiles as C11 and as C++ and needs no CUDA
@@ -125,7 +125,8 @@ fopt_status fopt_schedule_lr(const fopt_schedule *schedule, int64_t epoch, doubl
 typedef enum fopt_algorithm {
     FOPT_SGD = 1,
     FOPT_ADAM = 2,
-    FOPT_ADAMW = 3
+    FOPT_ADAMW = 3,
+    FOPT_ADAGRAD = 4 /* torch.optim.Adagrad (dense gradients) */
 } fopt_algorithm;
 
 typedef enum fopt_backend {
@@ -170,8 +171,12 @@ typedef struct fopt_options {
     int nesterov;            /* needs momentum > 0 and dampening == 0 */
     /* Adam / AdamW */
     double beta1, beta2;     /* in [0, 1) */
-    double eps;              /* >= 0 */
+    double eps;              /* >= 0 (also Adagrad's) */
     int amsgrad;
+    /* Adagrad: step k uses lr / (1 + (k - 1) * lr_decay); the sum of squared
+     * gradients starts at initial_accumulator_value. Both >= 0, finite. */
+    double lr_decay;
+    double initial_accumulator_value;
     /* Epoch counter: 0 = advanced only by fopt_scheduler_step / fopt_set_epoch;
      * N > 0 = also advanced by one after every N optimizer steps. */
     int64_t steps_per_epoch;
@@ -231,8 +236,9 @@ typedef struct fopt_options {
     uint64_t stochastic_rounding_seed;
 } fopt_options;
 
-/* PyTorch's defaults for `algorithm`: lr 1e-3 (constant schedule),
- * SGD momentum 0, dampening 0; Adam betas (0.9, 0.999), eps 1e-8, weight
+/* PyTorch's defaults for `algorithm`: lr 1e-3 (Adagrad: 1e-2; constant
+ * schedule), SGD momentum 0, dampening 0; Adam betas (0.9, 0.999), eps 1e-8
+ * (Adagrad: 1e-10), lr_decay 0, initial_accumulator_value 0, weight
  * decay 0 (AdamW: 1e-2) for every tensor (tensor_weight_decay and
  * tensor_base_lr NULL);
  * backend AUTO; steps_per_epoch 0; grad_scaling off with GradScaler's

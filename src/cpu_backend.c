@@ -41,7 +41,7 @@ typedef struct cpu_work {
     const fopt_optimizer *opt;
     const fopt_cpu_scalars *scalars;
     fopt_lr_terms terms;     /* the schedule at the step's epoch, for per-tensor lrs */
-    double bias_correction1; /* 1 - beta1^k */
+    double lr_divisor;       /* step_size = lr / lr_divisor (step_divisor) */
     size_t begin, end;
 } cpu_work;
 
@@ -68,12 +68,22 @@ int fopt_cpu_default_threads(size_t total)
     return threads < 1 ? 1 : (int)threads;
 }
 
-/* The scalars that depend on a tensor's lr and weight decay: the lr, Adam's
- * step size lr / (1 - beta1^k), the L2 factor and AdamW's 1 - lr * wd. */
-static void set_tensor_scalars(fopt_cpu_scalars *c, double lr, double weight_decay, double bias_correction1)
+/* What step k divides the lr by for the step size: Adam's bias correction
+ * 1 - beta1^k, Adagrad's 1 + (k - 1) * lr_decay (SGD: 1, unused). */
+static double step_divisor(const fopt_options *o, int64_t k)
+{
+    if (o->algorithm == FOPT_ADAGRAD) {
+        return 1.0 + (double)(k - 1) * o->lr_decay;
+    }
+    return o->algorithm == FOPT_SGD ? 1.0 : 1.0 - pow(o->beta1, (double)k);
+}
+
+/* The scalars that depend on a tensor's lr and weight decay: the lr, the
+ * step size lr / step_divisor, the L2 factor and AdamW's 1 - lr * wd. */
+static void set_tensor_scalars(fopt_cpu_scalars *c, double lr, double weight_decay, double lr_divisor)
 {
     c->lr = (float)lr;
-    c->step_size = (float)(lr / bias_correction1);
+    c->step_size = (float)(lr / lr_divisor);
     c->weight_decay = (float)weight_decay;
     c->decoupled_decay = (float)(1.0 - lr * weight_decay);
 }
@@ -96,7 +106,7 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.one_minus_beta2 = (float)(1.0 - o->beta2);
     c.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)k)));
     c.eps = (float)o->eps;
-    set_tensor_scalars(&c, lr, o->weight_decay, 1.0 - pow(o->beta1, (double)k));
+    set_tensor_scalars(&c, lr, o->weight_decay, step_divisor(o, k));
     c.rounding_base = fopt_sr_base(o->stochastic_rounding_seed, k);
     return c;
 }
@@ -131,6 +141,8 @@ static void update_range(const fopt_optimizer *opt, const fopt_cpu_scalars *c, s
 {
     if (opt->options.algorithm == FOPT_SGD) {
         fopt_cpu_sgd(c, n, p, g, state_at(opt, 0, first));
+    } else if (opt->options.algorithm == FOPT_ADAGRAD) {
+        fopt_cpu_adagrad(c, n, p, g, state_at(opt, 0, first));
     } else {
         fopt_cpu_adam(c, n, p, g, state_at(opt, 0, first), state_at(opt, 1, first), state_at(opt, 2, first));
     }
@@ -190,7 +202,7 @@ static void *run_work(void *arg)
         fopt_cpu_scalars c = *w->scalars;
         if (o->tensor_weight_decay || o->tensor_base_lr) {
             set_tensor_scalars(&c, fopt_lr_at(w->terms, fopt_tensor_base_lr(o, t)), fopt_tensor_weight_decay(o, t),
-                               w->bias_correction1);
+                               w->lr_divisor);
         }
         if (fp32) {
             update_range(opt, &c, first, last - first, (float *)x->param + local, (const float *)x->grad + local);
@@ -214,7 +226,7 @@ static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, f
     for (int i = 0; i < threads; i++) {
         size_t begin = (size_t)((double)total * i / threads) & ~(size_t)15;
         size_t end = i + 1 == threads ? total : (size_t)((double)total * (i + 1) / threads) & ~(size_t)15;
-        work[i] = (cpu_work){opt, c, terms, 1.0 - pow(opt->options.beta1, (double)k), begin, end};
+        work[i] = (cpu_work){opt, c, terms, step_divisor(&opt->options, k), begin, end};
     }
     for (int i = 1; i < threads; i++) {
         started[i] = pthread_create(&ids[i], NULL, run_work, &work[i]) == 0;
@@ -246,6 +258,10 @@ static fopt_status cpu_create(fopt_optimizer *opt)
             return fopt_fail(opt, FOPT_ERROR_OUT_OF_MEMORY,
                              "out of host memory for %zu optimizer state elements", opt->total_numel);
         }
+    }
+    const float initial = (float)fopt_initial_state_value(&opt->options);
+    for (size_t i = 0; initial != 0.0f && i < opt->total_numel; i++) {
+        s->arrays[0][i] = initial;
     }
     if (fopt_has_master(&opt->options)) {
         float *master = s->arrays[fopt_algorithm_state_arrays(&opt->options)];

@@ -93,6 +93,22 @@ FOPT_INLINE void adam_loop(const fopt_cpu_scalars *c, size_t n, float *restrict 
     }
 }
 
+FOPT_INLINE void adagrad_loop(const fopt_cpu_scalars *c, size_t n, float *restrict p, const float *restrict g,
+                              float *restrict sum, const int l2)
+{
+    const float sign = c->sign, inv_scale = c->inv_scale, clip = c->clip, wd = c->weight_decay;
+    const float clr = c->step_size, eps = c->eps;
+    for (size_t i = 0; i < n; i++) {
+        float grad = sign * g[i] * inv_scale * clip;
+        if (l2) {
+            grad += wd * p[i];
+        }
+        const float s = sum[i] + grad * grad;
+        sum[i] = s;
+        p[i] = p[i] - clr * (grad / (sqrtf(s) + eps));
+    }
+}
+
 /* bf16 gets its own loops (shifts and a select, vectorized); fp16 the
  * scalar conversions of dtype.h. */
 FOPT_CLONES void fopt_cpu_to_float(fopt_dtype dtype, size_t n, const void *src, float *restrict dst)
@@ -174,5 +190,14 @@ FOPT_CLONES void fopt_cpu_adam(const fopt_cpu_scalars *c, size_t n, float *p, co
         vmax ? adam_loop(c, n, p, g, m, v, vmax, 0, 1, 1) : adam_loop(c, n, p, g, m, v, vmax, 0, 1, 0);
     } else {
         vmax ? adam_loop(c, n, p, g, m, v, vmax, 0, 0, 1) : adam_loop(c, n, p, g, m, v, vmax, 0, 0, 0);
+    }
+}
+
+FOPT_CLONES void fopt_cpu_adagrad(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *sum)
+{
+    if (c->weight_decay != 0.0f) {
+        adagrad_loop(c, n, p, g, sum, 1);
+    } else {
+        adagrad_loop(c, n, p, g, sum, 0);
     }
 }

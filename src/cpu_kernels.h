@@ -32,7 +32,7 @@ typedef struct fopt_cpu_scalars {
     int amsgrad;
     float beta1, beta2;
     float one_minus_beta1, one_minus_beta2;
-    float step_size;            /* lr / (1 - beta1^k) */
+    float step_size;            /* Adam: lr / (1 - beta1^k); Adagrad: lr / (1 + (k - 1) * lr_decay) */
     float inv_bias_correction2_sqrt; /* 1 / sqrt(1 - beta2^k), rounded once from double */
     float eps;
     float decoupled_decay;      /* AdamW: 1 - lr * weight_decay */
@@ -59,5 +59,8 @@ void fopt_cpu_sgd(const fopt_cpu_scalars *c, size_t n, float *p, const float *g,
 /* m, v: first and second moments; vmax: amsgrad's running maximum (NULL without). */
 void fopt_cpu_adam(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *m, float *v,
                    float *vmax);
+
+/* sum: Adagrad's sum of squared gradients; step_size is the step's clr. */
+void fopt_cpu_adagrad(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *sum);
 
 #endif /* FOPT_CPU_KERNELS_H */

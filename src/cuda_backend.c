@@ -181,6 +181,13 @@ static fopt_status upload_tables(fopt_optimizer *opt, cuda_state *s, size_t num_
                 status = cuda_fail(opt, "cudaLaunchKernel (fopt_init_master_kernel)", err);
             }
         }
+        const double initial = fopt_initial_state_value(&opt->options);
+        if (status == FOPT_SUCCESS && initial != 0.0) {
+            cudaError_t err = fopt_launch_init_state(s->table, (float)initial, s->grid, stream_of(opt));
+            if (err != cudaSuccess) {
+                status = cuda_fail(opt, "cudaLaunchKernel (fopt_init_state_kernel)", err);
+            }
+        }
         cudaError_t err = cudaStreamSynchronize(stream_of(opt));
         if (status == FOPT_SUCCESS && err != cudaSuccess) {
             status = cuda_fail(opt, "cudaStreamSynchronize (create)", err);
@@ -280,7 +287,7 @@ static fopt_status cuda_create(fopt_optimizer *opt)
 static fopt_status cuda_step(fopt_optimizer *opt)
 {
     cuda_state *s = opt->backend_state;
-    const int sgd = opt->options.algorithm == FOPT_SGD;
+    const fopt_algorithm algorithm = opt->options.algorithm;
     const fopt_scaler_args args = fopt_make_scaler_args(&opt->options);
     cudaError_t err;
     if (s->scaler &&
@@ -288,10 +295,18 @@ static fopt_status cuda_step(fopt_optimizer *opt)
                                       stream_of(opt))) != cudaSuccess) {
         return cuda_fail(opt, "cudaLaunchKernel (fopt_grad_stats_kernel)", err);
     }
-    err = sgd ? fopt_launch_sgd(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt))
-              : fopt_launch_adam(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt));
+    const char *kernel = "cudaLaunchKernel (fopt_adam_kernel)";
+    if (algorithm == FOPT_SGD) {
+        kernel = "cudaLaunchKernel (fopt_sgd_kernel)";
+        err = fopt_launch_sgd(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt));
+    } else if (algorithm == FOPT_ADAGRAD) {
+        kernel = "cudaLaunchKernel (fopt_adagrad_kernel)";
+        err = fopt_launch_adagrad(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt));
+    } else {
+        err = fopt_launch_adam(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt));
+    }
     if (err != cudaSuccess) {
-        return cuda_fail(opt, sgd ? "cudaLaunchKernel (fopt_sgd_kernel)" : "cudaLaunchKernel (fopt_adam_kernel)", err);
+        return cuda_fail(opt, kernel, err);
     }
     err = fopt_launch_advance_counters(s->counters, s->scaler, args, opt->options.steps_per_epoch, stream_of(opt));
     if (err != cudaSuccess) {

@@ -63,6 +63,13 @@ int fopt_algorithm_state_arrays(const fopt_options *options);
  * master weights (array index fopt_algorithm_state_arrays). */
 int fopt_state_arrays(const fopt_options *options);
 
+/* The value algorithm state array 0 starts at: Adagrad's
+ * initial_accumulator_value; 0 for the other algorithms (and arrays). */
+static inline double fopt_initial_state_value(const fopt_options *options)
+{
+    return options->algorithm == FOPT_ADAGRAD ? options->initial_accumulator_value : 0.0;
+}
+
 /* Whether the parameters are 16-bit and so have fp32 master weights (not
  * with stochastic rounding). */
 static inline int fopt_has_master(const fopt_options *options)

@@ -18,6 +18,10 @@ fopt_options fopt_default_options(fopt_algorithm algorithm)
     o.beta2 = 0.999;
     o.eps = 1e-8;
     o.weight_decay = algorithm == FOPT_ADAMW ? 1e-2 : 0.0;
+    if (algorithm == FOPT_ADAGRAD) {
+        o.schedule.base_lr = 1e-2;
+        o.eps = 1e-10;
+    }
     o.init_scale = 65536.0;
     o.growth_factor = 2.0;
     o.backoff_factor = 0.5;
@@ -29,6 +33,9 @@ int fopt_algorithm_state_arrays(const fopt_options *options)
 {
     if (options->algorithm == FOPT_SGD) {
         return options->momentum != 0.0 ? 1 : 0;
+    }
+    if (options->algorithm == FOPT_ADAGRAD) {
+        return 1;
     }
     return options->amsgrad ? 3 : 2;
 }
@@ -84,7 +91,8 @@ static fopt_status validate_scaling(const fopt_options *o)
 static fopt_status validate_options(const fopt_options *o)
 {
     fopt_status status;
-    if (o->algorithm != FOPT_SGD && o->algorithm != FOPT_ADAM && o->algorithm != FOPT_ADAMW) {
+    if (o->algorithm != FOPT_SGD && o->algorithm != FOPT_ADAM && o->algorithm != FOPT_ADAMW &&
+        o->algorithm != FOPT_ADAGRAD) {
         return fopt_fail(NULL, FOPT_ERROR_INVALID_ENUM, "options.algorithm %d is not a fopt_algorithm",
                          (int)o->algorithm);
     }
@@ -122,6 +130,15 @@ static fopt_status validate_options(const fopt_options *o)
             return fopt_fail(NULL, FOPT_ERROR_INVALID_HYPERPARAMETER,
                              "options.nesterov requires momentum > 0 and dampening == 0 (got %g, %g)",
                              o->momentum, o->dampening);
+        }
+        return FOPT_SUCCESS;
+    }
+    if (o->algorithm == FOPT_ADAGRAD) {
+        if ((status = check_range(NULL, "lr_decay", o->lr_decay, 0.0, 1e6, 0)) != FOPT_SUCCESS ||
+            (status = check_range(NULL, "initial_accumulator_value", o->initial_accumulator_value, 0.0, 1e30, 0)) !=
+                FOPT_SUCCESS ||
+            (status = check_range(NULL, "eps", o->eps, 0.0, 1e6, 0)) != FOPT_SUCCESS) {
+            return status;
         }
         return FOPT_SUCCESS;
     }

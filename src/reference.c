@@ -57,6 +57,11 @@ static void reference_adam(const fopt_options *o, double lr, int64_t step, size_
     }
 }
 
+double fopt_reference_initial_state(const fopt_options *options, int array)
+{
+    return options->algorithm == FOPT_ADAGRAD && array == 0 ? options->initial_accumulator_value : 0.0;
+}
+
 fopt_options fopt_reference_tensor_options(const fopt_options *options, size_t t)
 {
     fopt_options o = *options;
@@ -71,11 +76,28 @@ fopt_options fopt_reference_tensor_options(const fopt_options *options, size_t t
     return o;
 }
 
+static void reference_adagrad(const fopt_options *o, double lr, int64_t step, size_t n, double *param,
+                              const double *grad, double *state_sum)
+{
+    const double clr = lr / (1.0 + (double)(step - 1) * o->lr_decay);
+    for (size_t i = 0; i < n; i++) {
+        double g = o->maximize ? -grad[i] : grad[i];
+        if (o->weight_decay != 0.0) {
+            g += o->weight_decay * param[i];
+        }
+        state_sum[i] += g * g;
+        /* eps is added after the square root, as in PyTorch. */
+        param[i] -= clr * g / (sqrt(state_sum[i]) + o->eps);
+    }
+}
+
 void fopt_reference_step(const fopt_options *options, double lr, int64_t step, size_t n,
                          double *param, const double *grad, fopt_reference_state *state)
 {
     if (options->algorithm == FOPT_SGD) {
         reference_sgd(options, lr, step, n, param, grad, state->momentum_buffer);
+    } else if (options->algorithm == FOPT_ADAGRAD) {
+        reference_adagrad(options, lr, step, n, param, grad, state->state_sum);
     } else {
         reference_adam(options, lr, step, n, param, grad, state);
     }

@@ -15,14 +15,24 @@
 extern "C" {
 #endif
 
-/* Optimizer state of one tensor, n elements each, zero-initialized by the caller.
- * SGD: momentum_buffer. Adam/AdamW: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad). */
+/* Optimizer state of one tensor, n elements each, zero-initialized by the
+ * caller (Adagrad's state_sum: initial_accumulator_value).
+ * SGD: momentum_buffer. Adam/AdamW: exp_avg, exp_avg_sq, max_exp_avg_sq
+ * (amsgrad). Adagrad: state_sum (sharing the first array with
+ * momentum_buffer, as the optimizer's state array 0). */
 typedef struct fopt_reference_state {
-    double *momentum_buffer;
+    union {
+        double *momentum_buffer;
+        double *state_sum;
+    };
     double *exp_avg;
     double *exp_avg_sq;
     double *max_exp_avg_sq;
 } fopt_reference_state;
+
+/* The value state array `array` (0..3 of fopt_reference_state) starts at:
+ * Adagrad's state_sum initial_accumulator_value, everything else 0. */
+double fopt_reference_initial_state(const fopt_options *options, int array);
 
 /* The options tensor t of an optimizer steps with (PyTorch: the tensor's
  * parameter group): `options` with weight_decay set to

@@ -174,6 +174,10 @@ inline fopt_options config(fopt_algorithm algorithm)
     } else if (algorithm == FOPT_ADAM) {
         o.amsgrad = 1;
         o.weight_decay = 1e-3;
+    } else if (algorithm == FOPT_ADAGRAD) {
+        o.lr_decay = 0.01;
+        o.initial_accumulator_value = 0.1;
+        o.weight_decay = 1e-3;
     }
     return o;
 }

@@ -148,6 +148,16 @@ inline std::vector<Config> all_configs()
     adam("adamw", FOPT_ADAMW, 0.1, 0, 0);
     adam("adamw_amsgrad", FOPT_ADAMW, 0.01, 1, 0);
     adam("adamw_maximize", FOPT_ADAMW, 0.1, 0, 1);
+    auto adagrad = [&](const char *name, double lr_decay, double wd, double initial, int maximize) {
+        fopt_options o = base_options(FOPT_ADAGRAD, 0.05);
+        o.lr_decay = lr_decay;
+        o.weight_decay = wd;
+        o.initial_accumulator_value = initial;
+        o.maximize = maximize;
+        c.push_back({name, o});
+    };
+    adagrad("adagrad", 0, 0, 0, 0);
+    adagrad("adagrad_decay_wd_initial_maximize", 0.05, 0.1, 0.1, 1);
     return c;
 }
 
@@ -165,8 +175,8 @@ public:
             std::vector<float> p = random_floats(t.numel);
             params_.back()->upload(p);
             ref_param_.emplace_back(p.begin(), p.end());
-            for (auto &s : ref_state_) {
-                s.emplace_back(t.numel, 0.0);
+            for (int a = 0; a < 4; a++) {
+                ref_state_[a].emplace_back(t.numel, fopt_reference_initial_state(&options_, a));
             }
             tensors.push_back({params_.back()->get(), grads_.back()->get(), t.numel});
         }

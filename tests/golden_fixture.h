@@ -218,6 +218,8 @@ inline TrajectoryCase read_trajectory(Tokens &in, const Inputs &x)
     o.beta2 = in.field("beta2");
     o.eps = in.field("eps");
     o.amsgrad = (int)in.int_field("amsgrad");
+    o.lr_decay = in.field("lr_decay");
+    o.initial_accumulator_value = in.field("initial_accumulator_value");
     if (in.peek() == "tensor_weight_decay") {
         in.take();
         c.tensor_weight_decay = in.numbers(x.numel.size());

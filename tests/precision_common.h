@@ -242,7 +242,8 @@ struct CaseName {
  * L2, AdamW; cosine schedule, epoch every 2 steps; for each of the dtype
  * pairs bf16/fp32, bf16/bf16, fp16/fp16 and fp32/bf16 (param/grad), with
  * grad scaling on (fp16 gradients: init_scale 1024, fp16 overflows past
- * 65504) and off. */
+ * 65504) and off; then Adagrad (lr_decay, weight decay, initial accumulator)
+ * with scaling for each pair. */
 inline std::vector<Case> precision_cases(fopt_backend backend)
 {
     const fopt_dtype pairs[][2] = {{FOPT_BFLOAT16, FOPT_FLOAT32},
@@ -281,6 +282,26 @@ inline std::vector<Case> precision_cases(fopt_backend backend)
                                  o});
             }
         }
+    }
+    for (const auto &pair : pairs) {
+        fopt_options o = fopt_default_options(FOPT_ADAGRAD);
+        o.backend = backend;
+        o.param_dtype = pair[0];
+        o.grad_dtype = pair[1];
+        o.schedule.kind = FOPT_SCHEDULE_COSINE;
+        o.schedule.base_lr = 0.05;
+        o.schedule.eta_min = o.schedule.base_lr / 20;
+        o.schedule.t_max = 7;
+        o.steps_per_epoch = 2;
+        o.grad_scaling = 1;
+        o.growth_interval = 5;
+        o.init_scale = pair[1] == FOPT_FLOAT16 ? 1024 : 65536;
+        o.lr_decay = 0.02;
+        o.weight_decay = 0.01;
+        o.initial_accumulator_value = 0.1;
+        cases.push_back({std::string("adagrad_") + dtype_name(pair[0]) + "_params_" + dtype_name(pair[1]) +
+                             "_grads_scaled",
+                         o});
     }
     return cases;
 }

@@ -49,9 +49,9 @@ protected:
     ReferenceRun(const fopt_options &options, const std::vector<size_t> &sizes, unsigned seed)
         : options_(options), sizes_(sizes), rng_(seed), scale_(options.grad_scaling ? options.init_scale : 1.0)
     {
-        for (auto &s : ref_state_) {
+        for (int a = 0; a < 4; a++) {
             for (size_t n : sizes_) {
-                s.emplace_back(n, 0.0);
+                ref_state_[a].emplace_back(n, fopt_reference_initial_state(&options, a));
             }
         }
     }

@@ -103,6 +103,24 @@ TEST(BadInputs, CreateTable)
              o->tensor_weight_decay = decays;
          },
          FOPT_ERROR_INVALID_HYPERPARAMETER, "tensor_weight_decay[0]"},
+        {"adagrad lr_decay negative",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             *o = fopt_default_options(FOPT_ADAGRAD);
+             o->lr_decay = -0.1;
+         },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "lr_decay"},
+        {"adagrad initial_accumulator_value nan",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             *o = fopt_default_options(FOPT_ADAGRAD);
+             o->initial_accumulator_value = NAN;
+         },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "initial_accumulator_value"},
+        {"adagrad eps negative",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             *o = fopt_default_options(FOPT_ADAGRAD);
+             o->eps = -1e-10;
+         },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "eps"},
         {"step schedule gamma above 1",
          [](fopt_options *o, fopt_tensor *, size_t *) {
              o->schedule.kind = FOPT_SCHEDULE_STEP;

@@ -42,7 +42,7 @@ TEST(GoldenFixtures, TrajectoriesLoad)
     const golden::Trajectories &all = trajectories();
     ASSERT_EQ(trajectory_load_error, "");
     EXPECT_EQ(all.inputs.grad.size(), 25u);
-    int per_algorithm[4] = {0, 0, 0, 0};
+    int per_algorithm[5] = {0, 0, 0, 0, 0};
     int decay_groups = 0, lr_groups = 0;
     for (const auto &c : all.cases) {
         per_algorithm[c.options.algorithm]++;
@@ -58,8 +58,9 @@ TEST(GoldenFixtures, TrajectoriesLoad)
         }
     }
     EXPECT_EQ(per_algorithm[FOPT_SGD], 19);
-    EXPECT_EQ(decay_groups, 8);
-    EXPECT_EQ(lr_groups, 3);
+    EXPECT_EQ(per_algorithm[FOPT_ADAGRAD], 18);
+    EXPECT_EQ(decay_groups, 9);
+    EXPECT_EQ(lr_groups, 4);
     EXPECT_GE(per_algorithm[FOPT_ADAM], 8);
     EXPECT_GE(per_algorithm[FOPT_ADAMW], 8);
 }
@@ -121,7 +122,7 @@ TEST_P(GoldenTrajectory, ReferenceMatchesPyTorch)
     std::vector<fopt_reference_state> states(x.numel.size());
     for (size_t t = 0; t < x.numel.size(); t++) {
         for (size_t a = 0; a < 4; a++) {
-            state[t * 4 + a].assign(x.numel[t], 0.0);
+            state[t * 4 + a].assign(x.numel[t], fopt_reference_initial_state(&c.options, (int)a));
         }
         states[t] = {state[t * 4].data(), state[t * 4 + 1].data(), state[t * 4 + 2].data(),
                      state[t * 4 + 3].data()};

@@ -41,6 +41,12 @@ TEST(Optimizer, DefaultsArePyTorchs)
     EXPECT_EQ(adam.eps, 1e-8);
     EXPECT_EQ(adam.weight_decay, 0.0);
     EXPECT_EQ(fopt_default_options(FOPT_ADAMW).weight_decay, 1e-2);
+    fopt_options adagrad = fopt_default_options(FOPT_ADAGRAD); /* torch.optim.Adagrad */
+    EXPECT_EQ(adagrad.schedule.base_lr, 1e-2);
+    EXPECT_EQ(adagrad.eps, 1e-10);
+    EXPECT_EQ(adagrad.lr_decay, 0.0);
+    EXPECT_EQ(adagrad.initial_accumulator_value, 0.0);
+    EXPECT_EQ(adagrad.weight_decay, 0.0);
     EXPECT_EQ(fopt_version(), FOPT_VERSION);
 }
 

@@ -110,7 +110,7 @@ static void tensor_free(tensor_run *t)
 }
 
 /* Allocates everything and uploads random parameters; 0 on success. */
-static int tensor_init(tensor_run *t, size_t i)
+static int tensor_init(tensor_run *t, size_t i, const fopt_options *o)
 {
     memset(t, 0, sizeof *t);
     t->n = tensor_sizes[i];
@@ -121,8 +121,11 @@ static int tensor_init(tensor_run *t, size_t i)
     t->ref_grad = malloc(t->n * sizeof(double));
     int ok = t->param_base && t->grad_base && t->host && t->ref_param && t->ref_grad;
     for (int k = 0; k < 4; k++) {
-        t->ref_state[k] = calloc(t->n, sizeof(double));
+        t->ref_state[k] = malloc((t->n ? t->n : 1) * sizeof(double));
         ok = ok && t->ref_state[k];
+        for (size_t j = 0; ok && j < t->n; j++) {
+            t->ref_state[k][j] = fopt_reference_initial_state(o, k);
+        }
     }
     if (!ok) {
         return -1;
@@ -176,7 +179,7 @@ static long run_config(const fopt_options *o, int64_t steps, double *max_abs, do
     const char *failed = "out of memory";
     rng_state = 12345;
     for (; ready < NUM_TENSORS; ready++) {
-        if (tensor_init(&t[ready], ready) != 0) {
+        if (tensor_init(&t[ready], ready, o) != 0) {
             tensor_free(&t[ready]);
             goto done;
         }
@@ -189,7 +192,8 @@ static long run_config(const fopt_options *o, int64_t steps, double *max_abs, do
     int64_t epoch = 0;
     for (int64_t k = 1; k <= steps; k++) {
         for (size_t i = 0; i < NUM_TENSORS; i++) {
-            fopt_reference_state st = {t[i].ref_state[0], t[i].ref_state[1], t[i].ref_state[2], t[i].ref_state[3]};
+            fopt_reference_state st = {{t[i].ref_state[0]}, t[i].ref_state[1], t[i].ref_state[2],
+                                       t[i].ref_state[3]};
             if (tensor_new_grad(&t[i]) != 0) {
                 failed = "gradient upload failed";
                 goto done;
@@ -290,6 +294,26 @@ static int adam_configs(fopt_backend backend, int64_t steps, int *count)
     return failures;
 }
 
+/* Adagrad with every combination of lr_decay, weight decay, a nonzero
+ * initial accumulator and maximize. */
+static int adagrad_configs(fopt_backend backend, int64_t steps, int *count)
+{
+    int failures = 0;
+    for (int bits = 0; bits < 16; bits++) {
+        fopt_options o = base_options(FOPT_ADAGRAD, backend, 0.05);
+        o.lr_decay = bits & 1 ? 0.05 : 0.0;
+        o.weight_decay = bits & 2 ? 0.05 : 0.0;
+        o.initial_accumulator_value = bits & 4 ? 0.1 : 0.0;
+        o.maximize = (bits & 8) != 0;
+        char name[128];
+        snprintf(name, sizeof name, "adagrad lr_decay=%g weight_decay=%g initial_accumulator=%g maximize=%d",
+                 o.lr_decay, o.weight_decay, o.initial_accumulator_value, o.maximize);
+        failures += !check_config(&o, name, steps);
+        *count += 1;
+    }
+    return failures;
+}
+
 /* SGD with momentum, Adam and AdamW with parameter groups: a weight decay
  * per tensor (some without decay), then also a base lr per tensor. */
 static int group_configs(fopt_backend backend, int64_t steps, int *count)
@@ -367,8 +391,8 @@ int fopt_cmd_selftest(int argc, char **argv)
     }
     if (help) {
         usage(stdout);
-        puts("\nRuns every optimizer configuration (SGD, Adam, AdamW x their options, and\n"
-             "parameter groups) on the backend against the CPU reference; one line per\n"
+        puts("\nRuns every optimizer configuration (SGD, Adam, AdamW, Adagrad x their options,\n"
+             "and parameter groups) on the backend against the CPU reference; one line per\n"
              "configuration. --backend auto (default) uses CUDA when this build has it and\n"
              "a device is usable. --steps is at most 20, the horizon the tolerance is sized\n"
              "for.");
@@ -380,7 +404,7 @@ int fopt_cmd_selftest(int argc, char **argv)
     }
     int count = 0;
     const int failures = sgd_configs(backend, steps, &count) + adam_configs(backend, steps, &count) +
-                         group_configs(backend, steps, &count);
+                         adagrad_configs(backend, steps, &count) + group_configs(backend, steps, &count);
     printf("%d of %d configurations passed (tolerance |x - ref| <= %g + %g * |ref|, %lld steps)\n",
            count - failures, count, ATOL, RTOL, (long long)steps);
     return failures == 0 ? 0 : 1;

@@ -22,6 +22,7 @@ optimizers.txt:
   then per configuration:
     trajectory NAME algorithm A weight_decay X maximize B momentum X
                dampening X nesterov B beta1 X beta2 X eps X amsgrad B
+               lr_decay X initial_accumulator_value X
                [tensor_weight_decay X_1 .. X_T] [tensor_base_lr X_1 .. X_T]
                kind K base_lr X eta_min X t_max N
         with either list: one parameter group per tensor, group t with
@@ -33,7 +34,7 @@ import os
 import warnings
 
 import torch
-from torch.optim import SGD, Adam, AdamW
+from torch.optim import SGD, Adagrad, Adam, AdamW
 from torch.optim.lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts,
                                       LambdaLR, LinearLR, SequentialLR, StepLR)
 
@@ -45,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # fopt_schedule_kind values (include/fusedopt.h)
 CONSTANT, COSINE, RESTARTS, WARMUP_COSINE, STEP, WARMUP_LINEAR = 0, 1, 2, 3, 4, 5
 # fopt_algorithm values
-ALGO_SGD, ALGO_ADAM, ALGO_ADAMW = 1, 2, 3
+ALGO_SGD, ALGO_ADAM, ALGO_ADAMW, ALGO_ADAGRAD = 1, 2, 3, 4
 
 
 def fmt(x):
@@ -196,10 +197,24 @@ def optimizer_configs():
     configs.append(("adamw_lr_groups", dict(algorithm=ALGO_ADAMW, weight_decay=0.05,
                                             tensor_base_lr=[0.05, 0.0005],
                                             tensor_weight_decay=[0.1, 0.0])))
+    for lr_decay in (0.0, 0.05):
+        for wd in (0.0, 0.02):
+            for maximize in (0, 1):
+                for initial in (0.0, 0.1):
+                    name = f"adagrad_lrd{lr_decay:g}_wd{wd:g}_max{maximize}_init{initial:g}"
+                    configs.append((name, dict(algorithm=ALGO_ADAGRAD, weight_decay=wd, maximize=maximize,
+                                               lr_decay=lr_decay, initial_accumulator_value=initial,
+                                               eps=1e-10)))
+    configs.append(("adagrad_eps", dict(algorithm=ALGO_ADAGRAD, eps=1e-3, lr_decay=0.01,
+                                        initial_accumulator_value=0.5)))
+    configs.append(("adagrad_lr_groups", dict(algorithm=ALGO_ADAGRAD, eps=1e-10, weight_decay=0.01,
+                                              tensor_base_lr=[0.05, 0.2],
+                                              tensor_weight_decay=[0.0, 0.05])))
     full = []
     for name, c in configs:
         o = dict(weight_decay=0.0, maximize=0, momentum=0.0, dampening=0.0, nesterov=0,
-                 beta1=0.9, beta2=0.999, eps=1e-8, amsgrad=0)
+                 beta1=0.9, beta2=0.999, eps=1e-8, amsgrad=0, lr_decay=0.0,
+                 initial_accumulator_value=0.0)
         o.update(c)
         full.append((name.replace(".", ""), o))
     return full
@@ -217,6 +232,10 @@ def make_optimizer(params, o, lr):
         return SGD(params, lr=lr, momentum=o["momentum"], dampening=o["dampening"],
                    nesterov=bool(o["nesterov"]), weight_decay=o["weight_decay"],
                    maximize=bool(o["maximize"]), foreach=False)
+    if o["algorithm"] == ALGO_ADAGRAD:
+        return Adagrad(params, lr=lr, lr_decay=o["lr_decay"], weight_decay=o["weight_decay"],
+                       initial_accumulator_value=o["initial_accumulator_value"], eps=o["eps"],
+                       maximize=bool(o["maximize"]), foreach=False)
     cls = Adam if o["algorithm"] == ALGO_ADAM else AdamW
     kwargs = dict(lr=lr, betas=(o["beta1"], o["beta2"]), eps=o["eps"],
                   weight_decay=o["weight_decay"], amsgrad=bool(o["amsgrad"]),
@@ -274,7 +293,7 @@ def write_optimizers(path):
             opts = " ".join(f"{key} {o[key] if isinstance(o[key], int) else fmt(o[key])}"
                             for key in ["algorithm", "weight_decay", "maximize", "momentum",
                                         "dampening", "nesterov", "beta1", "beta2", "eps",
-                                        "amsgrad"])
+                                        "amsgrad", "lr_decay", "initial_accumulator_value"])
             for key in ("tensor_weight_decay", "tensor_base_lr"):
                 if key in o:
                     opts += f" {key} " + " ".join(fmt(v) for v in o[key])
