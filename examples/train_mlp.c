@@ -322,6 +322,7 @@ fopt_options mlp_optimizer_options(const mlp_config *c)
     o.schedule.warmup_steps = c->steps / 20; /* 5% warmup (0 for tiny runs: plain cosine) */
     o.schedule.warmup_start_factor = 0.1;
     o.steps_per_epoch = 1;                   /* the schedule advances every optimizer step */
+    o.track_grad_norm = 1;                   /* the global gradient norm, for the progress lines */
     return o;
 }
 
@@ -477,11 +478,11 @@ int main(int argc, char **argv)
            o.weight_decay, c.lr, (long long)o.schedule.warmup_steps, c.lr * o.schedule.warmup_start_factor,
            o.schedule.eta_min);
 
-    double first_loss, final_loss, batch_loss, lr;
+    double first_loss, final_loss, batch_loss, lr, grad_norm;
     if (t.eval(&t, &first_loss)) {
         goto done;
     }
-    printf("%8s  %12s  %12s  %10s\n", "step", "batch loss", "lr", "steps/s");
+    printf("%8s  %12s  %12s  %12s  %10s\n", "step", "batch loss", "grad norm", "lr", "steps/s");
 
     const int64_t every = c.steps >= 10 ? c.steps / 10 : 1; /* about ten progress lines */
     const double t0 = now_seconds();
@@ -492,17 +493,21 @@ int main(int argc, char **argv)
             goto done;
         }
         if (step == 1 || step % every == 0 || step == c.steps) {
-            /* Reading the loss and the lr waits for the device (CUDA); do it rarely. */
+            /* Reading the loss, the norm and the lr waits for the device (CUDA); do it rarely. */
             fopt_status st = fopt_get_last_lr(t.opt, &lr);
             if (st != FOPT_SUCCESS) {
                 rc = mlp_report_fopt_error("fopt_get_last_lr", st, t.opt);
+                goto done;
+            }
+            if ((st = fopt_get_grad_norm(t.opt, &grad_norm)) != FOPT_SUCCESS) {
+                rc = mlp_report_fopt_error("fopt_get_grad_norm", st, t.opt);
                 goto done;
             }
             if (t.last_loss(&t, &batch_loss)) {
                 goto done;
             }
             const double now = now_seconds();
-            printf("%8lld  %12.4e  %12.4e  %10.0f\n", (long long)step, batch_loss, lr,
+            printf("%8lld  %12.4e  %12.4e  %12.4e  %10.0f\n", (long long)step, batch_loss, grad_norm, lr,
                    (double)(step - step_last) / (now - t_last));
             t_last = now;
             step_last = step;
