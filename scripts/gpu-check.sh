@@ -132,11 +132,12 @@ elif [ ! -x "$tests" ]; then
     skip "compute-sanitizer" "$tests was not built"
     failed=$((failed + 1))
 else
-    # memcheck: every test but the 1M-element one (memcheck is ~50x slower;
-    # no leak check: the test binary keeps its context to exit);
+    # memcheck: every test but the 1M-element one and the parameter-group
+    # cases (the same kernels and chunk walk as DeviceStep's; memcheck is ~50x
+    # slower; no leak check: the test binary keeps its context to exit);
     # racecheck: the shared-memory handoff of every kernel variant.
     step "compute-sanitizer memcheck" 90 "$sanitizer" --tool memcheck --error-exitcode 1 \
-        "$tests" --gtest_filter=-DeviceStepLarge.*
+        "$tests" --gtest_filter='-DeviceStepLarge.*:Cases/DeviceParameterGroups.*'
     step "compute-sanitizer racecheck" 45 "$sanitizer" --tool racecheck --error-exitcode 1 \
         "$tests" --gtest_filter='AllConfigs/DeviceStep.SizesMatchReference/*:DeviceGraph.*'
 fi
