@@ -1,6 +1,7 @@
 /*
- * fusedopt: fused SGD, Adam/AdamW and Adagrad steps whose CUDA kernel evaluates the
- * learning-rate schedule on the device, from device-resident int64 counters.
+ * fusedopt: fused SGD, Adam/AdamW, Adagrad and RMSprop steps whose CUDA
+ * kernel evaluates the learning-rate schedule on the device, from
+ * device-resident int64 counters.
  *
  * The one public header. It compiles as C11 and as C++ and needs no CUDA
  * header: a CUDA stream is passed as `void *` (a cudaStream_t).
@@ -126,7 +127,8 @@ typedef enum fopt_algorithm {
     FOPT_SGD = 1,
     FOPT_ADAM = 2,
     FOPT_ADAMW = 3,
-    FOPT_ADAGRAD = 4 /* torch.optim.Adagrad (dense gradients) */
+    FOPT_ADAGRAD = 4, /* torch.optim.Adagrad (dense gradients) */
+    FOPT_RMSPROP = 5  /* torch.optim.RMSprop */
 } fopt_algorithm;
 
 typedef enum fopt_backend {
@@ -156,7 +158,7 @@ typedef struct fopt_options {
      * Copied at create and recorded in checkpoints; fopt_get_last_lr reports
      * the lr of schedule.base_lr. */
     const double *tensor_base_lr;
-    double weight_decay;     /* >= 0; SGD/Adam: L2 added to the gradient; AdamW: decoupled */
+    double weight_decay;     /* >= 0; AdamW: decoupled; the others: L2 added to the gradient */
     /* Per-tensor weight decay, as PyTorch parameter groups that differ only
      * in weight_decay (typically 0 for biases and norm layers): NULL (the
      * default) = weight_decay for every tensor; else num_tensors values, one
@@ -165,7 +167,7 @@ typedef struct fopt_options {
      * recorded in checkpoints. */
     const double *tensor_weight_decay;
     int maximize;            /* nonzero: ascend instead of descend */
-    /* SGD */
+    /* SGD (momentum also RMSprop's) */
     double momentum;         /* >= 0 */
     double dampening;        /* >= 0 */
     int nesterov;            /* needs momentum > 0 and dampening == 0 */
@@ -177,6 +179,10 @@ typedef struct fopt_options {
      * gradients starts at initial_accumulator_value. Both >= 0, finite. */
     double lr_decay;
     double initial_accumulator_value;
+    /* RMSprop: square_avg = alpha * square_avg + (1 - alpha) * g^2, in [0, 1];
+     * centered: also average g and divide by sqrt(square_avg - grad_avg^2). */
+    double alpha;
+    int centered;
     /* Epoch counter: 0 = advanced only by fopt_scheduler_step / fopt_set_epoch;
      * N > 0 = also advanced by one after every N optimizer steps. */
     int64_t steps_per_epoch;
@@ -236,9 +242,10 @@ typedef struct fopt_options {
     uint64_t stochastic_rounding_seed;
 } fopt_options;
 
-/* PyTorch's defaults for `algorithm`: lr 1e-3 (Adagrad: 1e-2; constant
- * schedule), SGD momentum 0, dampening 0; Adam betas (0.9, 0.999), eps 1e-8
- * (Adagrad: 1e-10), lr_decay 0, initial_accumulator_value 0, weight
+/* PyTorch's defaults for `algorithm`: lr 1e-3 (Adagrad, RMSprop: 1e-2;
+ * constant schedule), SGD momentum 0, dampening 0; Adam betas (0.9, 0.999),
+ * eps 1e-8 (Adagrad: 1e-10), lr_decay 0, initial_accumulator_value 0,
+ * RMSprop alpha 0.99, centered 0, weight
  * decay 0 (AdamW: 1e-2) for every tensor (tensor_weight_decay and
  * tensor_base_lr NULL);
  * backend AUTO; steps_per_epoch 0; grad_scaling off with GradScaler's

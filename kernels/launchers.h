@@ -85,6 +85,9 @@ cudaError_t fopt_launch_adam(const fopt_options *options, fopt_chunk_table table
 cudaError_t fopt_launch_adagrad(const fopt_options *options, fopt_chunk_table table,
                                 fopt_device_counters *counters, const fopt_grad_scaler *scaler, unsigned grid,
                                 cudaStream_t stream);
+cudaError_t fopt_launch_rmsprop(const fopt_options *options, fopt_chunk_table table,
+                                fopt_device_counters *counters, const fopt_grad_scaler *scaler, unsigned grid,
+                                cudaStream_t stream);
 
 /* state[0] = value for every element of every tensor (init_state.cu). */
 cudaError_t fopt_launch_init_state(fopt_chunk_table table, float value, unsigned grid, cudaStream_t stream);

@@ -4,7 +4,7 @@
 # For every kernels/*.cu and every architecture in ARCHS (default "80 90"):
 #   - compiles with nvcc, -Xptxas -warn-spills,-warn-lmem-usage, and fails on
 #     any ptxas spill or local-memory warning (or any compile error);
-#   - for the update kernels (sgd.cu, adam.cu, adagrad.cu), checks that the PTX of the
+#   - for the update kernels (sgd.cu, adam.cu, adagrad.cu, rmsprop.cu), checks that the PTX of the
 #     vectorized path has 128-bit global loads (ld.global[.nc].v4.f32) and
 #     stores (st.global.v4.f32) for fp32 arrays, and 64-bit ones for 16-bit
 #     parameters and gradients (ld.global[.nc].v4.u16 or .v2.u32, st.global.v4.u16).
@@ -16,7 +16,7 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 nvcc=${NVCC:-nvcc}
 archs=${ARCHS:-"80 90"}
-vectorized="sgd.cu adam.cu adagrad.cu"
+vectorized="sgd.cu adam.cu adagrad.cu rmsprop.cu"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0

@@ -133,6 +133,8 @@ size_t fopt_ckpt_options(const fopt_options *o, fopt_ckpt_option *out)
     add_d(out, &n, "eps", o->eps);
     add_d(out, &n, "lr_decay", o->lr_decay);
     add_d(out, &n, "initial_accumulator_value", o->initial_accumulator_value);
+    add_d(out, &n, "alpha", o->alpha);
+    add_i(out, &n, "centered", o->centered != 0);
     add_i(out, &n, "steps_per_epoch", o->steps_per_epoch);
     add_i(out, &n, "schedule.kind", s->kind);
     add_d(out, &n, "schedule.base_lr", s->base_lr);

@@ -69,13 +69,13 @@ int fopt_cpu_default_threads(size_t total)
 }
 
 /* What step k divides the lr by for the step size: Adam's bias correction
- * 1 - beta1^k, Adagrad's 1 + (k - 1) * lr_decay (SGD: 1, unused). */
+ * 1 - beta1^k, Adagrad's 1 + (k - 1) * lr_decay (SGD, RMSprop: 1, unused). */
 static double step_divisor(const fopt_options *o, int64_t k)
 {
     if (o->algorithm == FOPT_ADAGRAD) {
         return 1.0 + (double)(k - 1) * o->lr_decay;
     }
-    return o->algorithm == FOPT_SGD ? 1.0 : 1.0 - pow(o->beta1, (double)k);
+    return o->algorithm == FOPT_ADAM || o->algorithm == FOPT_ADAMW ? 1.0 - pow(o->beta1, (double)k) : 1.0;
 }
 
 /* The scalars that depend on a tensor's lr and weight decay: the lr, the
@@ -106,6 +106,8 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.one_minus_beta2 = (float)(1.0 - o->beta2);
     c.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)k)));
     c.eps = (float)o->eps;
+    c.alpha = (float)o->alpha;
+    c.one_minus_alpha = (float)(1.0 - o->alpha);
     set_tensor_scalars(&c, lr, o->weight_decay, step_divisor(o, k));
     c.rounding_base = fopt_sr_base(o->stochastic_rounding_seed, k);
     return c;
@@ -143,6 +145,11 @@ static void update_range(const fopt_optimizer *opt, const fopt_cpu_scalars *c, s
         fopt_cpu_sgd(c, n, p, g, state_at(opt, 0, first));
     } else if (opt->options.algorithm == FOPT_ADAGRAD) {
         fopt_cpu_adagrad(c, n, p, g, state_at(opt, 0, first));
+    } else if (opt->options.algorithm == FOPT_RMSPROP) {
+        /* State arrays: square_avg, then the momentum buffer, then grad_avg (centered). */
+        const int momentum = opt->options.momentum != 0.0;
+        fopt_cpu_rmsprop(c, n, p, g, state_at(opt, 0, first), momentum ? state_at(opt, 1, first) : NULL,
+                         opt->options.centered ? state_at(opt, 1 + momentum, first) : NULL);
     } else {
         fopt_cpu_adam(c, n, p, g, state_at(opt, 0, first), state_at(opt, 1, first), state_at(opt, 2, first));
     }

@@ -109,6 +109,37 @@ FOPT_INLINE void adagrad_loop(const fopt_cpu_scalars *c, size_t n, float *restri
     }
 }
 
+FOPT_INLINE void rmsprop_loop(const fopt_cpu_scalars *c, size_t n, float *restrict p, const float *restrict g,
+                              float *restrict sq, float *restrict buf, float *restrict avg, const int l2,
+                              const int momentum, const int centered)
+{
+    const float sign = c->sign, inv_scale = c->inv_scale, clip = c->clip, wd = c->weight_decay, lr = c->lr;
+    const float alpha = c->alpha, oma = c->one_minus_alpha, eps = c->eps, mom = c->momentum;
+    for (size_t i = 0; i < n; i++) {
+        float grad = sign * g[i] * inv_scale * clip;
+        if (l2) {
+            grad += wd * p[i];
+        }
+        const float s = alpha * sq[i] + oma * grad * grad;
+        sq[i] = s;
+        float denom;
+        if (centered) {
+            const float a = alpha * avg[i] + oma * grad;
+            avg[i] = a;
+            denom = sqrtf(s - a * a) + eps;
+        } else {
+            denom = sqrtf(s) + eps;
+        }
+        if (momentum) {
+            const float b = mom * buf[i] + grad / denom;
+            buf[i] = b;
+            p[i] = p[i] - lr * b;
+        } else {
+            p[i] = p[i] - lr * (grad / denom);
+        }
+    }
+}
+
 /* bf16 gets its own loops (shifts and a select, vectorized); fp16 the
  * scalar conversions of dtype.h. */
 FOPT_CLONES void fopt_cpu_to_float(fopt_dtype dtype, size_t n, const void *src, float *restrict dst)
@@ -199,5 +230,22 @@ FOPT_CLONES void fopt_cpu_adagrad(const fopt_cpu_scalars *c, size_t n, float *p,
         adagrad_loop(c, n, p, g, sum, 1);
     } else {
         adagrad_loop(c, n, p, g, sum, 0);
+    }
+}
+
+FOPT_CLONES void fopt_cpu_rmsprop(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *sq,
+                                  float *buf, float *avg)
+{
+    const int l2 = c->weight_decay != 0.0f;
+    const int case_bits = (l2 ? 4 : 0) | (buf ? 2 : 0) | (avg ? 1 : 0);
+    switch (case_bits) {
+    case 0: rmsprop_loop(c, n, p, g, sq, buf, avg, 0, 0, 0); break;
+    case 1: rmsprop_loop(c, n, p, g, sq, buf, avg, 0, 0, 1); break;
+    case 2: rmsprop_loop(c, n, p, g, sq, buf, avg, 0, 1, 0); break;
+    case 3: rmsprop_loop(c, n, p, g, sq, buf, avg, 0, 1, 1); break;
+    case 4: rmsprop_loop(c, n, p, g, sq, buf, avg, 1, 0, 0); break;
+    case 5: rmsprop_loop(c, n, p, g, sq, buf, avg, 1, 0, 1); break;
+    case 6: rmsprop_loop(c, n, p, g, sq, buf, avg, 1, 1, 0); break;
+    default: rmsprop_loop(c, n, p, g, sq, buf, avg, 1, 1, 1); break;
     }
 }

@@ -36,6 +36,8 @@ typedef struct fopt_cpu_scalars {
     float inv_bias_correction2_sqrt; /* 1 / sqrt(1 - beta2^k), rounded once from double */
     float eps;
     float decoupled_decay;      /* AdamW: 1 - lr * weight_decay */
+    /* RMSprop (momentum above) */
+    float alpha, one_minus_alpha;
     uint64_t rounding_base;     /* stochastic rounding: fopt_sr_base(seed, k) */
 } fopt_cpu_scalars;
 
@@ -62,5 +64,10 @@ void fopt_cpu_adam(const fopt_cpu_scalars *c, size_t n, float *p, const float *g
 
 /* sum: Adagrad's sum of squared gradients; step_size is the step's clr. */
 void fopt_cpu_adagrad(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *sum);
+
+/* RMSprop: sq (square_avg), buf (momentum buffer, NULL without momentum),
+ * avg (grad_avg, NULL unless centered). */
+void fopt_cpu_rmsprop(const fopt_cpu_scalars *c, size_t n, float *p, const float *g, float *sq, float *buf,
+                      float *avg);
 
 #endif /* FOPT_CPU_KERNELS_H */

@@ -302,6 +302,9 @@ static fopt_status cuda_step(fopt_optimizer *opt)
     } else if (algorithm == FOPT_ADAGRAD) {
         kernel = "cudaLaunchKernel (fopt_adagrad_kernel)";
         err = fopt_launch_adagrad(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt));
+    } else if (algorithm == FOPT_RMSPROP) {
+        kernel = "cudaLaunchKernel (fopt_rmsprop_kernel)";
+        err = fopt_launch_rmsprop(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt));
     } else {
         err = fopt_launch_adam(&opt->options, s->table, s->counters, s->scaler, s->grid, stream_of(opt));
     }

@@ -18,9 +18,12 @@ fopt_options fopt_default_options(fopt_algorithm algorithm)
     o.beta2 = 0.999;
     o.eps = 1e-8;
     o.weight_decay = algorithm == FOPT_ADAMW ? 1e-2 : 0.0;
+    o.alpha = 0.99;
     if (algorithm == FOPT_ADAGRAD) {
         o.schedule.base_lr = 1e-2;
         o.eps = 1e-10;
+    } else if (algorithm == FOPT_RMSPROP) {
+        o.schedule.base_lr = 1e-2;
     }
     o.init_scale = 65536.0;
     o.growth_factor = 2.0;
@@ -36,6 +39,9 @@ int fopt_algorithm_state_arrays(const fopt_options *options)
     }
     if (options->algorithm == FOPT_ADAGRAD) {
         return 1;
+    }
+    if (options->algorithm == FOPT_RMSPROP) {
+        return 1 + (options->momentum != 0.0) + (options->centered != 0);
     }
     return options->amsgrad ? 3 : 2;
 }
@@ -92,7 +98,7 @@ static fopt_status validate_options(const fopt_options *o)
 {
     fopt_status status;
     if (o->algorithm != FOPT_SGD && o->algorithm != FOPT_ADAM && o->algorithm != FOPT_ADAMW &&
-        o->algorithm != FOPT_ADAGRAD) {
+        o->algorithm != FOPT_ADAGRAD && o->algorithm != FOPT_RMSPROP) {
         return fopt_fail(NULL, FOPT_ERROR_INVALID_ENUM, "options.algorithm %d is not a fopt_algorithm",
                          (int)o->algorithm);
     }
@@ -137,6 +143,14 @@ static fopt_status validate_options(const fopt_options *o)
         if ((status = check_range(NULL, "lr_decay", o->lr_decay, 0.0, 1e6, 0)) != FOPT_SUCCESS ||
             (status = check_range(NULL, "initial_accumulator_value", o->initial_accumulator_value, 0.0, 1e30, 0)) !=
                 FOPT_SUCCESS ||
+            (status = check_range(NULL, "eps", o->eps, 0.0, 1e6, 0)) != FOPT_SUCCESS) {
+            return status;
+        }
+        return FOPT_SUCCESS;
+    }
+    if (o->algorithm == FOPT_RMSPROP) {
+        if ((status = check_range(NULL, "alpha", o->alpha, 0.0, 1.0, 0)) != FOPT_SUCCESS ||
+            (status = check_range(NULL, "momentum", o->momentum, 0.0, 1e6, 0)) != FOPT_SUCCESS ||
             (status = check_range(NULL, "eps", o->eps, 0.0, 1e6, 0)) != FOPT_SUCCESS) {
             return status;
         }

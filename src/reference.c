@@ -91,6 +91,32 @@ static void reference_adagrad(const fopt_options *o, double lr, int64_t step, si
     }
 }
 
+static void reference_rmsprop(const fopt_options *o, double lr, size_t n, double *param, const double *grad,
+                              fopt_reference_state *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        double g = o->maximize ? -grad[i] : grad[i];
+        if (o->weight_decay != 0.0) {
+            g += o->weight_decay * param[i];
+        }
+        s->exp_avg_sq[i] = o->alpha * s->exp_avg_sq[i] + (1.0 - o->alpha) * g * g; /* square_avg */
+        double avg;
+        if (o->centered) {
+            s->exp_avg[i] = o->alpha * s->exp_avg[i] + (1.0 - o->alpha) * g; /* grad_avg */
+            avg = sqrt(s->exp_avg_sq[i] - s->exp_avg[i] * s->exp_avg[i]);
+        } else {
+            avg = sqrt(s->exp_avg_sq[i]);
+        }
+        avg += o->eps;
+        if (o->momentum > 0.0) {
+            s->momentum_buffer[i] = o->momentum * s->momentum_buffer[i] + g / avg;
+            param[i] -= lr * s->momentum_buffer[i];
+        } else {
+            param[i] -= lr * g / avg;
+        }
+    }
+}
+
 void fopt_reference_step(const fopt_options *options, double lr, int64_t step, size_t n,
                          double *param, const double *grad, fopt_reference_state *state)
 {
@@ -98,6 +124,8 @@ void fopt_reference_step(const fopt_options *options, double lr, int64_t step, s
         reference_sgd(options, lr, step, n, param, grad, state->momentum_buffer);
     } else if (options->algorithm == FOPT_ADAGRAD) {
         reference_adagrad(options, lr, step, n, param, grad, state->state_sum);
+    } else if (options->algorithm == FOPT_RMSPROP) {
+        reference_rmsprop(options, lr, n, param, grad, state);
     } else {
         reference_adam(options, lr, step, n, param, grad, state);
     }

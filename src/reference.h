@@ -19,7 +19,8 @@ extern "C" {
  * caller (Adagrad's state_sum: initial_accumulator_value).
  * SGD: momentum_buffer. Adam/AdamW: exp_avg, exp_avg_sq, max_exp_avg_sq
  * (amsgrad). Adagrad: state_sum (sharing the first array with
- * momentum_buffer, as the optimizer's state array 0). */
+ * momentum_buffer, as the optimizer's state array 0). RMSprop: square_avg
+ * in exp_avg_sq, grad_avg (centered) in exp_avg, momentum_buffer. */
 typedef struct fopt_reference_state {
     union {
         double *momentum_buffer;

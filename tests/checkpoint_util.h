@@ -178,6 +178,10 @@ inline fopt_options config(fopt_algorithm algorithm)
         o.lr_decay = 0.01;
         o.initial_accumulator_value = 0.1;
         o.weight_decay = 1e-3;
+    } else if (algorithm == FOPT_RMSPROP) {
+        o.momentum = 0.9; /* all three state arrays */
+        o.centered = 1;
+        o.weight_decay = 1e-3;
     }
     return o;
 }

@@ -158,6 +158,19 @@ inline std::vector<Config> all_configs()
     };
     adagrad("adagrad", 0, 0, 0, 0);
     adagrad("adagrad_decay_wd_initial_maximize", 0.05, 0.1, 0.1, 1);
+    auto rmsprop = [&](const char *name, double momentum, int centered, double wd, int maximize) {
+        fopt_options o = base_options(FOPT_RMSPROP, 0.01);
+        o.momentum = momentum;
+        o.centered = centered;
+        o.weight_decay = wd;
+        o.maximize = maximize;
+        o.alpha = 0.9;
+        c.push_back({name, o});
+    };
+    rmsprop("rmsprop", 0, 0, 0, 0);
+    rmsprop("rmsprop_centered_wd", 0, 1, 0.05, 0);
+    rmsprop("rmsprop_momentum_maximize", 0.9, 0, 0, 1);
+    rmsprop("rmsprop_momentum_centered", 0.5, 1, 0.01, 0);
     return c;
 }
 

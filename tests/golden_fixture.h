@@ -220,6 +220,8 @@ inline TrajectoryCase read_trajectory(Tokens &in, const Inputs &x)
     o.amsgrad = (int)in.int_field("amsgrad");
     o.lr_decay = in.field("lr_decay");
     o.initial_accumulator_value = in.field("initial_accumulator_value");
+    o.alpha = in.field("alpha");
+    o.centered = (int)in.int_field("centered");
     if (in.peek() == "tensor_weight_decay") {
         in.take();
         c.tensor_weight_decay = in.numbers(x.numel.size());

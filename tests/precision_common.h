@@ -243,7 +243,7 @@ struct CaseName {
  * pairs bf16/fp32, bf16/bf16, fp16/fp16 and fp32/bf16 (param/grad), with
  * grad scaling on (fp16 gradients: init_scale 1024, fp16 overflows past
  * 65504) and off; then Adagrad (lr_decay, weight decay, initial accumulator)
- * with scaling for each pair. */
+ * and centered RMSprop with momentum, with scaling, for each pair. */
 inline std::vector<Case> precision_cases(fopt_backend backend)
 {
     const fopt_dtype pairs[][2] = {{FOPT_BFLOAT16, FOPT_FLOAT32},
@@ -302,6 +302,17 @@ inline std::vector<Case> precision_cases(fopt_backend backend)
         cases.push_back({std::string("adagrad_") + dtype_name(pair[0]) + "_params_" + dtype_name(pair[1]) +
                              "_grads_scaled",
                          o});
+        fopt_options r = o;
+        r.algorithm = FOPT_RMSPROP;
+        r.schedule.base_lr = 0.01;
+        r.schedule.eta_min = r.schedule.base_lr / 20;
+        r.eps = 1e-8;
+        r.alpha = 0.9;
+        r.momentum = 0.5;
+        r.centered = 1;
+        cases.push_back({std::string("rmsprop_centered_momentum_") + dtype_name(pair[0]) + "_params_" +
+                             dtype_name(pair[1]) + "_grads_scaled",
+                         r});
     }
     return cases;
 }

@@ -121,6 +121,18 @@ TEST(BadInputs, CreateTable)
              o->eps = -1e-10;
          },
          FOPT_ERROR_INVALID_HYPERPARAMETER, "eps"},
+        {"rmsprop alpha above 1",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             *o = fopt_default_options(FOPT_RMSPROP);
+             o->alpha = 1.5;
+         },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "alpha"},
+        {"rmsprop momentum nan",
+         [](fopt_options *o, fopt_tensor *, size_t *) {
+             *o = fopt_default_options(FOPT_RMSPROP);
+             o->momentum = NAN;
+         },
+         FOPT_ERROR_INVALID_HYPERPARAMETER, "momentum"},
         {"step schedule gamma above 1",
          [](fopt_options *o, fopt_tensor *, size_t *) {
              o->schedule.kind = FOPT_SCHEDULE_STEP;

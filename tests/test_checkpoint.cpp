@@ -105,7 +105,7 @@ TEST_P(Resume, IsBitIdenticalToAnUninterruptedRun)
 
 std::string resume_name(const ::testing::TestParamInfo<ResumeCase> &param_info)
 {
-    static const char *const kNames[] = {"", "SgdMomentum", "AdamAmsgrad", "AdamW", "Adagrad"};
+    static const char *const kNames[] = {"", "SgdMomentum", "AdamAmsgrad", "AdamW", "Adagrad", "RmspropCentered"};
     return std::string(kNames[param_info.param.algorithm]) + "_SaveAt" + std::to_string(param_info.param.save_at);
 }
 
@@ -113,7 +113,8 @@ INSTANTIATE_TEST_SUITE_P(Checkpoint, Resume,
                          ::testing::Values(ResumeCase{FOPT_SGD, 3}, ResumeCase{FOPT_SGD, 12},
                                            ResumeCase{FOPT_ADAM, 3}, ResumeCase{FOPT_ADAM, 12},
                                            ResumeCase{FOPT_ADAMW, 3}, ResumeCase{FOPT_ADAMW, 12},
-                                           ResumeCase{FOPT_ADAGRAD, 3}, ResumeCase{FOPT_ADAGRAD, 12}),
+                                           ResumeCase{FOPT_ADAGRAD, 3}, ResumeCase{FOPT_ADAGRAD, 12},
+                                           ResumeCase{FOPT_RMSPROP, 3}, ResumeCase{FOPT_RMSPROP, 12}),
                          resume_name);
 
 TEST(Checkpoint, SavingTwiceReplacesTheFileAndLoadRestoresLastLr)

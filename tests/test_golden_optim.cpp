@@ -42,7 +42,7 @@ TEST(GoldenFixtures, TrajectoriesLoad)
     const golden::Trajectories &all = trajectories();
     ASSERT_EQ(trajectory_load_error, "");
     EXPECT_EQ(all.inputs.grad.size(), 25u);
-    int per_algorithm[5] = {0, 0, 0, 0, 0};
+    int per_algorithm[6] = {0, 0, 0, 0, 0, 0};
     int decay_groups = 0, lr_groups = 0;
     for (const auto &c : all.cases) {
         per_algorithm[c.options.algorithm]++;
@@ -59,6 +59,7 @@ TEST(GoldenFixtures, TrajectoriesLoad)
     }
     EXPECT_EQ(per_algorithm[FOPT_SGD], 19);
     EXPECT_EQ(per_algorithm[FOPT_ADAGRAD], 18);
+    EXPECT_EQ(per_algorithm[FOPT_RMSPROP], 17);
     EXPECT_EQ(decay_groups, 9);
     EXPECT_EQ(lr_groups, 4);
     EXPECT_GE(per_algorithm[FOPT_ADAM], 8);

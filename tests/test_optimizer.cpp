@@ -47,6 +47,12 @@ TEST(Optimizer, DefaultsArePyTorchs)
     EXPECT_EQ(adagrad.lr_decay, 0.0);
     EXPECT_EQ(adagrad.initial_accumulator_value, 0.0);
     EXPECT_EQ(adagrad.weight_decay, 0.0);
+    fopt_options rmsprop = fopt_default_options(FOPT_RMSPROP); /* torch.optim.RMSprop */
+    EXPECT_EQ(rmsprop.schedule.base_lr, 1e-2);
+    EXPECT_EQ(rmsprop.alpha, 0.99);
+    EXPECT_EQ(rmsprop.eps, 1e-8);
+    EXPECT_EQ(rmsprop.momentum, 0.0);
+    EXPECT_EQ(rmsprop.centered, 0);
     EXPECT_EQ(fopt_version(), FOPT_VERSION);
 }
 

@@ -314,6 +314,25 @@ static int adagrad_configs(fopt_backend backend, int64_t steps, int *count)
     return failures;
 }
 
+/* RMSprop with every combination of momentum, centered, weight decay and maximize. */
+static int rmsprop_configs(fopt_backend backend, int64_t steps, int *count)
+{
+    int failures = 0;
+    for (int bits = 0; bits < 16; bits++) {
+        fopt_options o = base_options(FOPT_RMSPROP, backend, 0.001);
+        o.momentum = bits & 1 ? 0.9 : 0.0;
+        o.centered = (bits & 2) != 0;
+        o.weight_decay = bits & 4 ? 0.05 : 0.0;
+        o.maximize = (bits & 8) != 0;
+        char name[128];
+        snprintf(name, sizeof name, "rmsprop momentum=%g centered=%d weight_decay=%g maximize=%d", o.momentum,
+                 o.centered, o.weight_decay, o.maximize);
+        failures += !check_config(&o, name, steps);
+        *count += 1;
+    }
+    return failures;
+}
+
 /* SGD with momentum, Adam and AdamW with parameter groups: a weight decay
  * per tensor (some without decay), then also a base lr per tensor. */
 static int group_configs(fopt_backend backend, int64_t steps, int *count)
@@ -391,11 +410,11 @@ int fopt_cmd_selftest(int argc, char **argv)
     }
     if (help) {
         usage(stdout);
-        puts("\nRuns every optimizer configuration (SGD, Adam, AdamW, Adagrad x their options,\n"
-             "and parameter groups) on the backend against the CPU reference; one line per\n"
-             "configuration. --backend auto (default) uses CUDA when this build has it and\n"
-             "a device is usable. --steps is at most 20, the horizon the tolerance is sized\n"
-             "for.");
+        puts("\nRuns every optimizer configuration (SGD, Adam, AdamW, Adagrad, RMSprop x their\n"
+             "options, and parameter groups) on the backend against the CPU reference; one\n"
+             "line per configuration. --backend auto (default) uses CUDA when this build has\n"
+             "it and a device is usable. --steps is at most 20, the horizon the tolerance is\n"
+             "sized for.");
         return 0;
     }
     fopt_backend backend;
@@ -404,7 +423,8 @@ int fopt_cmd_selftest(int argc, char **argv)
     }
     int count = 0;
     const int failures = sgd_configs(backend, steps, &count) + adam_configs(backend, steps, &count) +
-                         adagrad_configs(backend, steps, &count) + group_configs(backend, steps, &count);
+                         adagrad_configs(backend, steps, &count) + rmsprop_configs(backend, steps, &count) +
+                         group_configs(backend, steps, &count);
     printf("%d of %d configurations passed (tolerance |x - ref| <= %g + %g * |ref|, %lld steps)\n",
            count - failures, count, ATOL, RTOL, (long long)steps);
     return failures == 0 ? 0 : 1;

@@ -22,7 +22,7 @@ optimizers.txt:
   then per configuration:
     trajectory NAME algorithm A weight_decay X maximize B momentum X
                dampening X nesterov B beta1 X beta2 X eps X amsgrad B
-               lr_decay X initial_accumulator_value X
+               lr_decay X initial_accumulator_value X alpha X centered B
                [tensor_weight_decay X_1 .. X_T] [tensor_base_lr X_1 .. X_T]
                kind K base_lr X eta_min X t_max N
         with either list: one parameter group per tensor, group t with
@@ -34,7 +34,7 @@ import os
 import warnings
 
 import torch
-from torch.optim import SGD, Adagrad, Adam, AdamW
+from torch.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from torch.optim.lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts,
                                       LambdaLR, LinearLR, SequentialLR, StepLR)
 
@@ -46,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # fopt_schedule_kind values (include/fusedopt.h)
 CONSTANT, COSINE, RESTARTS, WARMUP_COSINE, STEP, WARMUP_LINEAR = 0, 1, 2, 3, 4, 5
 # fopt_algorithm values
-ALGO_SGD, ALGO_ADAM, ALGO_ADAMW, ALGO_ADAGRAD = 1, 2, 3, 4
+ALGO_SGD, ALGO_ADAM, ALGO_ADAMW, ALGO_ADAGRAD, ALGO_RMSPROP = 1, 2, 3, 4, 5
 
 
 def fmt(x):
@@ -207,6 +207,16 @@ def optimizer_configs():
                                                eps=1e-10)))
     configs.append(("adagrad_eps", dict(algorithm=ALGO_ADAGRAD, eps=1e-3, lr_decay=0.01,
                                         initial_accumulator_value=0.5)))
+    for momentum in (0.0, 0.9):
+        for centered in (0, 1):
+            for wd in (0.0, 0.01):
+                for maximize in (0, 1):
+                    name = f"rmsprop_m{momentum:g}_c{centered}_wd{wd:g}_max{maximize}"
+                    configs.append((name, dict(algorithm=ALGO_RMSPROP, momentum=momentum,
+                                               centered=centered, weight_decay=wd,
+                                               maximize=maximize)))
+    configs.append(("rmsprop_alpha_eps", dict(algorithm=ALGO_RMSPROP, alpha=0.9, eps=1e-3,
+                                              momentum=0.5, centered=1)))
     configs.append(("adagrad_lr_groups", dict(algorithm=ALGO_ADAGRAD, eps=1e-10, weight_decay=0.01,
                                               tensor_base_lr=[0.05, 0.2],
                                               tensor_weight_decay=[0.0, 0.05])))
@@ -214,7 +224,7 @@ def optimizer_configs():
     for name, c in configs:
         o = dict(weight_decay=0.0, maximize=0, momentum=0.0, dampening=0.0, nesterov=0,
                  beta1=0.9, beta2=0.999, eps=1e-8, amsgrad=0, lr_decay=0.0,
-                 initial_accumulator_value=0.0)
+                 initial_accumulator_value=0.0, alpha=0.99, centered=0)
         o.update(c)
         full.append((name.replace(".", ""), o))
     return full
@@ -232,6 +242,10 @@ def make_optimizer(params, o, lr):
         return SGD(params, lr=lr, momentum=o["momentum"], dampening=o["dampening"],
                    nesterov=bool(o["nesterov"]), weight_decay=o["weight_decay"],
                    maximize=bool(o["maximize"]), foreach=False)
+    if o["algorithm"] == ALGO_RMSPROP:
+        return RMSprop(params, lr=lr, alpha=o["alpha"], eps=o["eps"], weight_decay=o["weight_decay"],
+                       momentum=o["momentum"], centered=bool(o["centered"]),
+                       maximize=bool(o["maximize"]), foreach=False)
     if o["algorithm"] == ALGO_ADAGRAD:
         return Adagrad(params, lr=lr, lr_decay=o["lr_decay"], weight_decay=o["weight_decay"],
                        initial_accumulator_value=o["initial_accumulator_value"], eps=o["eps"],
@@ -293,7 +307,8 @@ def write_optimizers(path):
             opts = " ".join(f"{key} {o[key] if isinstance(o[key], int) else fmt(o[key])}"
                             for key in ["algorithm", "weight_decay", "maximize", "momentum",
                                         "dampening", "nesterov", "beta1", "beta2", "eps",
-                                        "amsgrad", "lr_decay", "initial_accumulator_value"])
+                                        "amsgrad", "lr_decay", "initial_accumulator_value", "alpha",
+                                        "centered"])
             for key in ("tensor_weight_decay", "tensor_base_lr"):
                 if key in o:
                     opts += f" {key} " + " ".join(fmt(v) for v in o[key])
