@@ -52,10 +52,7 @@ struct fopt_adagrad_update {
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
-        float g = (maximize ? -grad : grad) * inv_scale * clip;
-        if (weight_decay != 0.0f) {
-            g = g + weight_decay * p;
-        }
+        const float g = fopt_update_grad(grad, maximize, inv_scale, clip, weight_decay, p);
         const float sum = s[0] + g * g;
         s[0] = sum;
         p = p - clr * (g / (sqrtf(sum) + eps));

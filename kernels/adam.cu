@@ -74,11 +74,8 @@ struct fopt_adam_update {
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
-        float g = (maximize ? -grad : grad) * inv_scale * clip;
-        p = p * param_decay;
-        if (weight_decay != 0.0f) {
-            g = g + weight_decay * p;
-        }
+        p = p * param_decay; /* AdamW; 1 for Adam, whose L2 term then uses p as it was */
+        const float g = fopt_update_grad(grad, maximize, inv_scale, clip, weight_decay, p);
         /* torch.lerp's two-sided formula. */
         const float w = one_minus_beta1;
         const float m = w < 0.5f ? s[0] + w * (g - s[0]) : g - (g - s[0]) * (1.0f - w);

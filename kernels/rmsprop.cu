@@ -58,10 +58,7 @@ struct fopt_rmsprop_update {
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
-        float g = (maximize ? -grad : grad) * inv_scale * clip;
-        if (weight_decay != 0.0f) {
-            g = g + weight_decay * p;
-        }
+        const float g = fopt_update_grad(grad, maximize, inv_scale, clip, weight_decay, p);
         const float square_avg = alpha * s[0] + one_minus_alpha * g * g;
         s[0] = square_avg;
         float denom;

@@ -59,10 +59,7 @@ struct fopt_sgd_update {
 
     __device__ __forceinline__ void operator()(float &p, float grad, float (&s)[FOPT_MAX_STATE]) const
     {
-        float g = (maximize ? -grad : grad) * inv_scale * clip;
-        if (weight_decay != 0.0f) {
-            g = g + weight_decay * p;
-        }
+        float g = fopt_update_grad(grad, maximize, inv_scale, clip, weight_decay, p);
         if (NSTATE == 1) {
             const float buf = first_step ? g : momentum * s[0] + one_minus_dampening * g;
             s[0] = buf;

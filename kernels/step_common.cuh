@@ -10,6 +10,16 @@
 #include "multi_tensor.cuh"
 #include "schedule_eval.h"
 
+/* The gradient an update uses: negated with maximize, unscaled and clipped
+ * (two fp32 multiplies, grad_scaler.h), plus the L2 term weight_decay * p
+ * when weight_decay is nonzero (PyTorch adds nothing for 0). */
+__device__ __forceinline__ float fopt_update_grad(float grad, int maximize, float inv_scale, float clip,
+                                                  float weight_decay, float p)
+{
+    const float g = (maximize ? -grad : grad) * inv_scale * clip;
+    return weight_decay != 0.0f ? g + weight_decay * p : g;
+}
+
 /* A block's per-step values, in shared memory. */
 template <class Update>
 struct fopt_step_shared {
