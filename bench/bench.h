@@ -39,6 +39,12 @@ int bench_algo_bytes(bench_algo a);
 int bench_algo_state(bench_algo a);
 /* Options with a cosine schedule (base lr 1e-3, t_max 1000, one epoch per step). */
 fopt_options bench_algo_options(bench_algo a, fopt_backend backend);
+/* Parameter groups for `count` tensors (the fused-groups rows): every other
+ * tensor without weight decay and at half the base lr. Sets
+ * o->tensor_weight_decay and o->tensor_base_lr to a malloc'ed block
+ * returned in *storage (free it after fopt_create, which copies the lists);
+ * -1 when out of memory. */
+int bench_set_groups(fopt_options *o, size_t count, double **storage);
 
 /* ---- workloads ---------------------------------------------------------- */
 

@@ -45,6 +45,22 @@ fopt_options bench_algo_options(bench_algo a, fopt_backend backend)
     return o;
 }
 
+int bench_set_groups(fopt_options *o, size_t count, double **storage)
+{
+    double *lists = malloc(2 * (count ? count : 1) * sizeof *lists);
+    *storage = lists;
+    if (!lists) {
+        return -1;
+    }
+    for (size_t t = 0; t < count; t++) {
+        lists[t] = t % 2 ? 0.0 : o->weight_decay;
+        lists[count + t] = t % 2 ? o->schedule.base_lr / 2 : o->schedule.base_lr;
+    }
+    o->tensor_weight_decay = lists;
+    o->tensor_base_lr = lists + count;
+    return 0;
+}
+
 /* ---- workloads ----------------------------------------------------------- */
 
 static int workload_alloc(bench_workload *w, const char *name, size_t count)

@@ -7,6 +7,7 @@
  *   per-tensor  one optimizer handle per tensor, fopt_step on each
  *   fused-bf16  fopt_step over bf16 copies of the params and grads (fp32 master
  *               weights and state), 1 and N threads; AdamW and SGD with momentum
+ *   fused-groups  fused with parameter groups (bench_set_groups): AdamW, several tensors
  * N is --threads, or the backend's heuristic for the workload (cpu_backend.h).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -222,11 +223,16 @@ static void free_bf16_tensors(fopt_tensor *ts, size_t count)
  * `ts` (the workload's fp32 arrays when NULL). Returns the largest thread
  * count any of them uses, or -1 (the row's note says why). */
 static int create_optimizers(const cpu_arrays *a, const fopt_tensor *given, fopt_dtype dtype, int per_tensor,
-                             int threads, fused_ctx *c, bench_row *r)
+                             int groups, int threads, fused_ctx *c, bench_row *r)
 {
     fopt_options o = bench_algo_options(a->algo, FOPT_BACKEND_CPU);
     o.param_dtype = dtype;
     o.grad_dtype = dtype;
+    double *lists = NULL;
+    if (groups && bench_set_groups(&o, a->w->count, &lists) != 0) {
+        snprintf(r->note, sizeof r->note, "out of memory");
+        return -1;
+    }
     fopt_tensor *ts = tensors_of(a);
     if (ts && given) {
         memcpy(ts, given, a->w->count * sizeof *ts);
@@ -239,12 +245,14 @@ static int create_optimizers(const cpu_arrays *a, const fopt_tensor *given, fopt
         if (st != FOPT_SUCCESS || fopt_cpu_set_threads(c->opts[i], threads) != FOPT_SUCCESS) {
             snprintf(r->note, sizeof r->note, "fopt_create: %s", fopt_last_error(NULL));
             free(ts);
+            free(lists);
             return -1;
         }
         int n = fopt_cpu_get_threads(c->opts[i]);
         used = n > used ? n : used;
     }
     free(ts);
+    free(lists);
     if (!c->opts) {
         snprintf(r->note, sizeof r->note, "out of memory");
         return -1;
@@ -313,7 +321,7 @@ static int run_fused(const bench_config *cfg, bench_table *t, const cpu_arrays *
     if (!r) {
         return -1;
     }
-    int used = create_optimizers(a, NULL, FOPT_FLOAT32, per_tensor, threads, &c, r);
+    int used = create_optimizers(a, NULL, FOPT_FLOAT32, per_tensor, !strcmp(variant, "fused-groups"), threads, &c, r);
     if (used > 0) {
         r->threads = used;
         timed(cfg, r, fused_step, &c);
@@ -338,7 +346,7 @@ static int run_fused_bf16(const bench_config *cfg, bench_table *t, const cpu_arr
     }
     if (!ok) {
         snprintf(r->note, sizeof r->note, "out of memory");
-    } else if (create_optimizers(a, ts, FOPT_BFLOAT16, 0, threads, &c, r) > 0) {
+    } else if (create_optimizers(a, ts, FOPT_BFLOAT16, 0, 0, threads, &c, r) > 0) {
         r->threads = fopt_cpu_get_threads(c.opts[0]);
         timed(cfg, r, fused_step, &c);
     }
@@ -366,6 +374,9 @@ static int run_workload(const bench_config *cfg, bench_table *t, const bench_wor
         run_fused(cfg, t, &a, "fused", 0, threads);
         if (algo == BENCH_ADAMW || algo == BENCH_SGD_MOMENTUM) {
             run_fused_bf16(cfg, t, &a, threads);
+        }
+        if (algo == BENCH_ADAMW && w->count > 1) {
+            run_fused(cfg, t, &a, "fused-groups", 0, threads);
         }
     }
     unfused_ctx uc = {&a, bench_algo_options(algo, FOPT_BACKEND_CPU), 0, 0};

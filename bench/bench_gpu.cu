@@ -23,7 +23,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include <cublas_v2.h>
@@ -356,11 +358,19 @@ void measure(const bench_config *cfg, Step &s)
     }
 }
 
-/* bf16: the tensors are bf16 copies of p and g in the two halves of copy_dst. */
-bool create_handles(Step &s, const Arrays &a, bool per_tensor, bool bf16 = false)
+/* bf16: the tensors are bf16 copies of p and g in the two halves of copy_dst;
+ * groups: parameter groups (bench_set_groups). */
+bool create_handles(Step &s, const Arrays &a, bool per_tensor, bool bf16 = false, bool groups = false)
 {
     fopt_options o = bench_algo_options(a.algo, FOPT_BACKEND_CUDA);
     o.stream = s.gpu->stream;
+    double *lists = nullptr;
+    if (groups && bench_set_groups(&o, a.w->count, &lists) != 0) {
+        snprintf(s.row->note, sizeof s.row->note, "out of memory");
+        return false;
+    }
+    /* fopt_create copies the lists: free them when this function returns. */
+    std::unique_ptr<double, decltype(&free)> lists_owner(lists, &free);
     __nv_bfloat16 *p16 = reinterpret_cast<__nv_bfloat16 *>(a.copy_dst);
     __nv_bfloat16 *g16 = p16 + a.padded;
     if (bf16) {
@@ -424,12 +434,13 @@ void run_library_variant(const bench_config *cfg, bench_table *t, Gpu &gpu, Arra
 {
     const bool per_tensor = !strcmp(variant, "per-tensor");
     const bool bf16 = !strcmp(variant, "fused-bf16");
+    const bool groups = !strcmp(variant, "fused-groups");
     Step s(&gpu, add_row(t, a, variant, bench_algo_bytes(a.algo)), nullptr, &a);
     if (!s.row) {
         return;
     }
     s.work = !strcmp(variant, "fused+sync") ? work_fused_sync : !strcmp(variant, "graph") ? work_graph : work_fused;
-    if (create_handles(s, a, per_tensor, bf16) && (s.work != work_graph || capture(s))) {
+    if (create_handles(s, a, per_tensor, bf16, groups) && (s.work != work_graph || capture(s))) {
         measure(cfg, s);
     }
     destroy_handles(s);
@@ -467,6 +478,9 @@ void run_workload(const bench_config *cfg, bench_table *t, Gpu &gpu, const bench
     }
     if (algo == BENCH_ADAMW || algo == BENCH_SGD_MOMENTUM) {
         run_library_variant(cfg, t, gpu, a, "fused-bf16");
+    }
+    if (algo == BENCH_ADAMW && w->count > 1) {
+        run_library_variant(cfg, t, gpu, a, "fused-groups");
     }
     free_arrays(a);
 }
