@@ -41,7 +41,7 @@ typedef struct cpu_work {
     const fopt_optimizer *opt;
     const fopt_cpu_scalars *scalars;
     fopt_lr_terms terms;     /* the schedule at the step's epoch, for per-tensor lrs */
-    double lr_divisor;       /* step_size = lr / lr_divisor (step_divisor) */
+    double lr_divisor;       /* step_size = lr / lr_divisor (step_divisor of the step) */
     size_t begin, end;
 } cpu_work;
 
@@ -88,7 +88,7 @@ static void set_tensor_scalars(fopt_cpu_scalars *c, double lr, double weight_dec
     c->decoupled_decay = (float)(1.0 - lr * weight_decay);
 }
 
-static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k)
+static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k, double lr_divisor)
 {
     fopt_cpu_scalars c;
     c.sign = o->maximize ? -1.0f : 1.0f;
@@ -108,7 +108,7 @@ static fopt_cpu_scalars make_scalars(const fopt_options *o, double lr, int64_t k
     c.eps = (float)o->eps;
     c.alpha = (float)o->alpha;
     c.one_minus_alpha = (float)(1.0 - o->alpha);
-    set_tensor_scalars(&c, lr, o->weight_decay, step_divisor(o, k));
+    set_tensor_scalars(&c, lr, o->weight_decay, lr_divisor);
     c.rounding_base = fopt_sr_base(o->stochastic_rounding_seed, k);
     return c;
 }
@@ -223,8 +223,8 @@ static void *run_work(void *arg)
 /* Splits [0, total) into `threads` ranges (boundaries on 64-byte multiples of
  * the concatenation) and runs them; the calling thread takes the first. A
  * thread that cannot be started has its range run by the caller instead. */
-static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, fopt_lr_terms terms, int64_t k,
-                         int threads)
+static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, fopt_lr_terms terms,
+                         double lr_divisor, int threads)
 {
     cpu_work work[FOPT_CPU_MAX_THREADS];
     pthread_t ids[FOPT_CPU_MAX_THREADS];
@@ -233,7 +233,7 @@ static void run_parallel(const fopt_optimizer *opt, const fopt_cpu_scalars *c, f
     for (int i = 0; i < threads; i++) {
         size_t begin = (size_t)((double)total * i / threads) & ~(size_t)15;
         size_t end = i + 1 == threads ? total : (size_t)((double)total * (i + 1) / threads) & ~(size_t)15;
-        work[i] = (cpu_work){opt, c, terms, step_divisor(&opt->options, k), begin, end};
+        work[i] = (cpu_work){opt, c, terms, lr_divisor, begin, end};
     }
     for (int i = 1; i < threads; i++) {
         started[i] = pthread_create(&ids[i], NULL, run_work, &work[i]) == 0;
@@ -353,7 +353,8 @@ static fopt_status cpu_step(fopt_optimizer *opt)
     const int64_t k = fopt_counter_add(s->step, 1);
     const fopt_lr_terms terms = fopt_schedule_terms(&o->schedule, s->epoch);
     const double lr = fopt_lr_at(terms, o->schedule.base_lr);
-    fopt_cpu_scalars c = make_scalars(o, lr, k);
+    const double lr_divisor = step_divisor(o, k);
+    fopt_cpu_scalars c = make_scalars(o, lr, k, lr_divisor);
     if (fopt_scaler_needed(o)) {
         const fopt_scaler_args args = fopt_make_scaler_args(o);
         double sum = 0.0;
@@ -365,14 +366,14 @@ static fopt_status cpu_step(fopt_optimizer *opt)
         c.inv_scale = s->scaler.inv_scale;
         c.clip = s->scaler.clip;
         if (!skipped) {
-            run_parallel(opt, &c, terms, k, fopt_cpu_get_threads(opt));
+            run_parallel(opt, &c, terms, lr_divisor, fopt_cpu_get_threads(opt));
         }
         fopt_scaler_update(&s->scaler, &args);
         if (skipped) {
             return FOPT_SUCCESS;
         }
     } else {
-        run_parallel(opt, &c, terms, k, fopt_cpu_get_threads(opt));
+        run_parallel(opt, &c, terms, lr_divisor, fopt_cpu_get_threads(opt));
     }
     s->step = k;
     s->last_lr = lr;

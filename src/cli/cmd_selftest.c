@@ -251,113 +251,105 @@ static fopt_options base_options(fopt_algorithm algorithm, fopt_backend backend,
     return o;
 }
 
+/* A configuration maker: fills configuration `variant` of its family into
+ * *o and its name; returns 0 for a combination fopt_create refuses. */
+typedef int (*config_maker)(int variant, fopt_backend backend, fopt_options *o, char *name, size_t size);
+
 /* Every SGD combination of momentum, dampening, nesterov, weight decay and
- * maximize that fopt_create accepts; returns the number of failures. */
-static int sgd_configs(fopt_backend backend, int64_t steps, int *count)
+ * maximize that fopt_create accepts (32 variants). */
+static int sgd_config(int bits, fopt_backend backend, fopt_options *o, char *name, size_t size)
 {
-    int failures = 0;
-    for (int bits = 0; bits < 32; bits++) {
-        fopt_options o = base_options(FOPT_SGD, backend, 0.05);
-        o.momentum = bits & 1 ? 0.9 : 0.0;
-        o.dampening = bits & 2 ? 0.3 : 0.0;
-        o.nesterov = (bits & 4) != 0;
-        o.weight_decay = bits & 8 ? 0.05 : 0.0;
-        o.maximize = (bits & 16) != 0;
-        if (o.nesterov && (o.momentum == 0.0 || o.dampening != 0.0)) {
-            continue;
-        }
-        char name[128];
-        snprintf(name, sizeof name, "sgd momentum=%g dampening=%g nesterov=%d weight_decay=%g maximize=%d",
-                 o.momentum, o.dampening, o.nesterov, o.weight_decay, o.maximize);
-        failures += !check_config(&o, name, steps);
-        *count += 1;
-    }
-    return failures;
+    *o = base_options(FOPT_SGD, backend, 0.05);
+    o->momentum = bits & 1 ? 0.9 : 0.0;
+    o->dampening = bits & 2 ? 0.3 : 0.0;
+    o->nesterov = (bits & 4) != 0;
+    o->weight_decay = bits & 8 ? 0.05 : 0.0;
+    o->maximize = (bits & 16) != 0;
+    snprintf(name, size, "sgd momentum=%g dampening=%g nesterov=%d weight_decay=%g maximize=%d", o->momentum,
+             o->dampening, o->nesterov, o->weight_decay, o->maximize);
+    return !(o->nesterov && (o->momentum == 0.0 || o->dampening != 0.0));
 }
 
-/* Adam and AdamW with every combination of amsgrad, weight decay and maximize. */
-static int adam_configs(fopt_backend backend, int64_t steps, int *count)
+/* Adam and AdamW with every combination of amsgrad, weight decay and maximize (16). */
+static int adam_config(int bits, fopt_backend backend, fopt_options *o, char *name, size_t size)
 {
-    int failures = 0;
-    for (int bits = 0; bits < 16; bits++) {
-        const fopt_algorithm algorithm = bits & 1 ? FOPT_ADAMW : FOPT_ADAM;
-        fopt_options o = base_options(algorithm, backend, 0.01);
-        o.amsgrad = (bits & 2) != 0;
-        o.weight_decay = bits & 4 ? 0.05 : 0.0;
-        o.maximize = (bits & 8) != 0;
-        char name[128];
-        snprintf(name, sizeof name, "%s amsgrad=%d weight_decay=%g maximize=%d",
-                 algorithm == FOPT_ADAMW ? "adamw" : "adam", o.amsgrad, o.weight_decay, o.maximize);
-        failures += !check_config(&o, name, steps);
-        *count += 1;
-    }
-    return failures;
+    const fopt_algorithm algorithm = bits & 1 ? FOPT_ADAMW : FOPT_ADAM;
+    *o = base_options(algorithm, backend, 0.01);
+    o->amsgrad = (bits & 2) != 0;
+    o->weight_decay = bits & 4 ? 0.05 : 0.0;
+    o->maximize = (bits & 8) != 0;
+    snprintf(name, size, "%s amsgrad=%d weight_decay=%g maximize=%d", algorithm == FOPT_ADAMW ? "adamw" : "adam",
+             o->amsgrad, o->weight_decay, o->maximize);
+    return 1;
 }
 
 /* Adagrad with every combination of lr_decay, weight decay, a nonzero
- * initial accumulator and maximize. */
-static int adagrad_configs(fopt_backend backend, int64_t steps, int *count)
+ * initial accumulator and maximize (16). */
+static int adagrad_config(int bits, fopt_backend backend, fopt_options *o, char *name, size_t size)
 {
-    int failures = 0;
-    for (int bits = 0; bits < 16; bits++) {
-        fopt_options o = base_options(FOPT_ADAGRAD, backend, 0.05);
-        o.lr_decay = bits & 1 ? 0.05 : 0.0;
-        o.weight_decay = bits & 2 ? 0.05 : 0.0;
-        o.initial_accumulator_value = bits & 4 ? 0.1 : 0.0;
-        o.maximize = (bits & 8) != 0;
-        char name[128];
-        snprintf(name, sizeof name, "adagrad lr_decay=%g weight_decay=%g initial_accumulator=%g maximize=%d",
-                 o.lr_decay, o.weight_decay, o.initial_accumulator_value, o.maximize);
-        failures += !check_config(&o, name, steps);
-        *count += 1;
-    }
-    return failures;
+    *o = base_options(FOPT_ADAGRAD, backend, 0.05);
+    o->lr_decay = bits & 1 ? 0.05 : 0.0;
+    o->weight_decay = bits & 2 ? 0.05 : 0.0;
+    o->initial_accumulator_value = bits & 4 ? 0.1 : 0.0;
+    o->maximize = (bits & 8) != 0;
+    snprintf(name, size, "adagrad lr_decay=%g weight_decay=%g initial_accumulator=%g maximize=%d", o->lr_decay,
+             o->weight_decay, o->initial_accumulator_value, o->maximize);
+    return 1;
 }
 
-/* RMSprop with every combination of momentum, centered, weight decay and maximize. */
-static int rmsprop_configs(fopt_backend backend, int64_t steps, int *count)
+/* RMSprop with every combination of momentum, centered, weight decay and maximize (16). */
+static int rmsprop_config(int bits, fopt_backend backend, fopt_options *o, char *name, size_t size)
 {
-    int failures = 0;
-    for (int bits = 0; bits < 16; bits++) {
-        fopt_options o = base_options(FOPT_RMSPROP, backend, 0.001);
-        o.momentum = bits & 1 ? 0.9 : 0.0;
-        o.centered = (bits & 2) != 0;
-        o.weight_decay = bits & 4 ? 0.05 : 0.0;
-        o.maximize = (bits & 8) != 0;
-        char name[128];
-        snprintf(name, sizeof name, "rmsprop momentum=%g centered=%d weight_decay=%g maximize=%d", o.momentum,
-                 o.centered, o.weight_decay, o.maximize);
-        failures += !check_config(&o, name, steps);
-        *count += 1;
-    }
-    return failures;
+    *o = base_options(FOPT_RMSPROP, backend, 0.001);
+    o->momentum = bits & 1 ? 0.9 : 0.0;
+    o->centered = (bits & 2) != 0;
+    o->weight_decay = bits & 4 ? 0.05 : 0.0;
+    o->maximize = (bits & 8) != 0;
+    snprintf(name, size, "rmsprop momentum=%g centered=%d weight_decay=%g maximize=%d", o->momentum, o->centered,
+             o->weight_decay, o->maximize);
+    return 1;
 }
 
 /* SGD with momentum, Adam and AdamW with parameter groups: a weight decay
- * per tensor (some without decay), then also a base lr per tensor. */
-static int group_configs(fopt_backend backend, int64_t steps, int *count)
+ * per tensor (some without decay), then also a base lr per tensor (6). */
+static int group_config(int variant, fopt_backend backend, fopt_options *o, char *name, size_t size)
 {
     static const double decays[NUM_TENSORS] = {0.1, 0.0, 0.05, 0.0};
-    static const double lr_factors[NUM_TENSORS] = {1.0, 2.0, 0.5, 0.0};
+    /* lr * {1, 2, 0.5, 0} for the SGD (0.05) and Adam (0.01) base lrs */
+    static const double sgd_lrs[NUM_TENSORS] = {0.05, 0.1, 0.025, 0.0};
+    static const double adam_lrs[NUM_TENSORS] = {0.01, 0.02, 0.005, 0.0};
     static const fopt_algorithm algorithms[3] = {FOPT_SGD, FOPT_ADAM, FOPT_ADAMW};
+    const fopt_algorithm algorithm = algorithms[variant % 3];
+    const int sgd = algorithm == FOPT_SGD;
+    *o = base_options(algorithm, backend, sgd ? 0.05 : 0.01);
+    o->momentum = sgd ? 0.9 : 0.0;
+    o->tensor_weight_decay = decays;
+    o->tensor_base_lr = variant < 3 ? NULL : sgd ? sgd_lrs : adam_lrs;
+    snprintf(name, size, "%s groups: weight_decay={%g,%g,%g,%g}%s",
+             sgd ? "sgd momentum=0.9" : algorithm == FOPT_ADAM ? "adam" : "adamw", decays[0], decays[1], decays[2],
+             decays[3], variant >= 3 ? " lr=lr*{1,2,0.5,0}" : "");
+    return 1;
+}
+
+/* Runs every configuration of every family; returns the number of failures. */
+static int run_all_configs(fopt_backend backend, int64_t steps, int *count)
+{
+    static const struct {
+        config_maker make;
+        int variants;
+    } families[] = {
+        {sgd_config, 32}, {adam_config, 16}, {adagrad_config, 16}, {rmsprop_config, 16}, {group_config, 6},
+    };
     int failures = 0;
-    for (int i = 0; i < 6; i++) {
-        const fopt_algorithm algorithm = algorithms[i % 3];
-        const double lr = algorithm == FOPT_SGD ? 0.05 : 0.01;
-        double base_lrs[NUM_TENSORS];
-        for (int t = 0; t < NUM_TENSORS; t++) {
-            base_lrs[t] = lr * lr_factors[t];
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        for (int v = 0; v < families[f].variants; v++) {
+            fopt_options o;
+            char name[128];
+            if (families[f].make(v, backend, &o, name, sizeof name)) {
+                failures += !check_config(&o, name, steps);
+                *count += 1;
+            }
         }
-        fopt_options o = base_options(algorithm, backend, lr);
-        o.momentum = algorithm == FOPT_SGD ? 0.9 : 0.0;
-        o.tensor_weight_decay = decays;
-        o.tensor_base_lr = i >= 3 ? base_lrs : NULL;
-        char name[128];
-        snprintf(name, sizeof name, "%s groups: weight_decay={%g,%g,%g,%g}%s",
-                 algorithm == FOPT_SGD ? "sgd momentum=0.9" : algorithm == FOPT_ADAM ? "adam" : "adamw", decays[0],
-                 decays[1], decays[2], decays[3], i >= 3 ? " lr=lr*{1,2,0.5,0}" : "");
-        failures += !check_config(&o, name, steps);
-        *count += 1;
     }
     return failures;
 }
@@ -422,9 +414,7 @@ int fopt_cmd_selftest(int argc, char **argv)
         return 1;
     }
     int count = 0;
-    const int failures = sgd_configs(backend, steps, &count) + adam_configs(backend, steps, &count) +
-                         adagrad_configs(backend, steps, &count) + rmsprop_configs(backend, steps, &count) +
-                         group_configs(backend, steps, &count);
+    const int failures = run_all_configs(backend, steps, &count);
     printf("%d of %d configurations passed (tolerance |x - ref| <= %g + %g * |ref|, %lld steps)\n",
            count - failures, count, ATOL, RTOL, (long long)steps);
     return failures == 0 ? 0 : 1;
